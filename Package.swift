@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "CaseSync",
+    platforms: [.macOS(.v14), .iOS(.v17)],
+    products: [
+        .library(name: "CaseSyncProtocol", targets: ["CaseSyncProtocol"]),
+        .library(name: "CaseSyncDomain", targets: ["CaseSyncDomain"]),
+        .library(name: "CaseSyncCore", targets: ["CaseSyncCore"]),
+        .library(name: "CaseSyncServer", targets: ["CaseSyncServer"]),
+        .executable(name: "casesync", targets: ["casesync"]),
+        .executable(name: "casesync-server", targets: ["casesync-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "CaseSyncProtocol"),
+        .target(name: "CaseSyncDomain", dependencies: ["CaseSyncProtocol"]),
+        .target(
+            name: "CaseSyncCore",
+            dependencies: [
+                "CaseSyncDomain", "CaseSyncProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "CaseSyncServer",
+            dependencies: [
+                "CaseSyncDomain", "CaseSyncProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "casesync",
+            dependencies: ["CaseSyncCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "casesync-server",
+            dependencies: ["CaseSyncServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "CaseSyncProtocolTests", dependencies: ["CaseSyncProtocol"]),
+        .testTarget(name: "CaseSyncDomainTests", dependencies: ["CaseSyncDomain"]),
+        .testTarget(name: "CaseSyncCoreTests", dependencies: ["CaseSyncCore"]),
+        .testTarget(
+            name: "CaseSyncServerTests",
+            dependencies: [
+                "CaseSyncServer", "CaseSyncCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,241 @@
+import CaseSyncProtocol
+
+/// The rules that turn a mutation into an outcome and records. Pure: the caller looks up the case
+/// (and, for some operations, a conflict or message) and writes what comes back.
+public enum CaseRules {
+    static let notVisible = RuleViolation(.caseNotFound, "no case with this id is visible to you")
+
+    /// Applies `mutation` by `actor` to the current state of its case (nil when the server has none).
+    public static func apply(
+        _ mutation: Mutation, by actor: MutationActor, to current: VersionedCase?, context: ApplyContext
+    ) -> MutationEffect {
+        if case .create(let newCase) = mutation.operation {
+            return create(mutation, newCase, by: actor, exists: current != nil, context: context)
+        }
+        guard let current, !current.deleted, actor.canSee(current.record) else {
+            return .rejected(mutation, notVisible)
+        }
+        switch mutation.operation {
+        case .create: preconditionFailure("handled above")
+        case .edit(let changes): return edit(mutation, changes, by: actor, current, context: context)
+        case .transition(let transition): return move(mutation, transition, by: actor, current, context: context)
+        case .addMessage(let id, let body):
+            return addMessage(mutation, id: id, body: body, by: actor, current, context: context)
+        case .resolveConflict(let conflictId, let keep):
+            return resolve(mutation, conflictId: conflictId, keep: keep, by: actor, current, context: context)
+        case .delete: return delete(mutation, by: actor, current, context: context)
+        }
+    }
+
+    static func create(
+        _ mutation: Mutation, _ newCase: NewCase, by actor: MutationActor, exists: Bool, context: ApplyContext
+    ) -> MutationEffect {
+        guard actor.role == .citizen else {
+            return .rejected(mutation, RuleViolation(.forbiddenForRole, "only citizens file cases"))
+        }
+        guard !exists else { return .rejected(mutation, RuleViolation(.caseExists, "a case with this id exists already")) }
+        guard !newCase.authorityId.trimmingSpaces.isEmpty, newCase.authorityId.count <= 100 else {
+            return .rejected(mutation, RuleViolation(.invalidValue, "authorityId must name the authority (at most 100 characters)"))
+        }
+        if let violation = validateFields(newCase.fields, by: actor, status: .draft, context: context) {
+            return .rejected(mutation, violation)
+        }
+        for field in CaseField.allCases where field.isRequired && newCase.fields[field.rawValue] == nil {
+            return .rejected(mutation, RuleViolation(.invalidValue, "a new \(newCase.kind.rawValue) needs \(field.rawValue)"))
+        }
+        let record = CaseRecord(
+            id: mutation.caseId, kind: newCase.kind, authorityId: newCase.authorityId, citizenId: actor.accountId,
+            status: .draft, fields: newCase.fields,
+            clocks: newCase.fields.mapValues { _ in mutation.hlc }, createdAt: context.now, updatedAt: context.now)
+        var effect = MutationEffect(
+            outcome: MutationOutcome(mutationId: mutation.mutationId, status: .applied, version: 1),
+            updatedCase: VersionedCase(record: record, version: 1))
+        effect.events.append(
+            TimelineEvent(
+                id: context.makeId(), caseId: record.id, type: .created, at: context.now, actorRole: actor.role,
+                status: .draft))
+        return effect
+    }
+
+    /// Checks field names, ownership, locks and values of a set of fields a role writes.
+    static func validateFields(
+        _ fields: [String: String?], by actor: MutationActor, status: CaseStatus, context: ApplyContext
+    ) -> RuleViolation? {
+        for name in fields.keys.sorted() {
+            guard let field = CaseField(rawValue: name) else {
+                return RuleViolation(.unknownField, "\(name) is not a field of a case")
+            }
+            if let violation = field.ownershipViolation(for: actor.role) ?? field.lockViolation(in: status)
+                ?? field.validate(fields[name] ?? nil, maxTextLength: context.maxTextLength)
+            {
+                return violation
+            }
+        }
+        return nil
+    }
+
+    static func validateFields(
+        _ fields: [String: String], by actor: MutationActor, status: CaseStatus, context: ApplyContext
+    ) -> RuleViolation? {
+        validateFields(fields.mapValues { Optional($0) }, by: actor, status: status, context: context)
+    }
+
+    static func edit(
+        _ mutation: Mutation, _ changes: [FieldChange], by actor: MutationActor, _ current: VersionedCase,
+        context: ApplyContext
+    ) -> MutationEffect {
+        guard !changes.isEmpty else { return .rejected(mutation, RuleViolation(.invalidRequest, "an edit needs at least one change")) }
+        guard Set(changes.map(\.field)).count == changes.count else {
+            return .rejected(mutation, RuleViolation(.invalidRequest, "an edit names each field once"))
+        }
+        let requested = Dictionary(uniqueKeysWithValues: changes.map { ($0.field, $0.to) })
+        if let violation = validateFields(requested, by: actor, status: current.record.status, context: context) {
+            return .rejected(mutation, violation)
+        }
+        var record = current.record
+        var conflicts: [FieldConflict] = []
+        var changed = false
+        for change in changes {
+            let field = CaseField(rawValue: change.field)!
+            let merged = FieldMerge.merge(
+                field: field, base: change.from, client: change.to, clientClock: mutation.hlc,
+                server: record.fields[change.field], serverClock: record.clocks[change.field])
+            if let conflict = merged.conflict { conflicts.append(conflict) }
+            guard merged.changed else { continue }
+            changed = true
+            record.fields[change.field] = merged.value
+            record.clocks[change.field] = merged.clock
+        }
+        return finish(mutation, by: actor, current, record: changed ? record : nil, conflicts: conflicts, context: context)
+    }
+
+    /// Builds the effect of a mutation that may change the case and may raise conflicts.
+    static func finish(
+        _ mutation: Mutation, by actor: MutationActor, _ current: VersionedCase, record: CaseRecord?,
+        conflicts: [FieldConflict], context: ApplyContext
+    ) -> MutationEffect {
+        var effect = MutationEffect(
+            outcome: MutationOutcome(
+                mutationId: mutation.mutationId, status: conflicts.isEmpty ? .applied : .merged,
+                version: current.version, conflicts: conflicts.isEmpty ? nil : conflicts))
+        if var record {
+            record.updatedAt = context.now
+            effect.updatedCase = VersionedCase(record: record, version: current.version + 1)
+            effect.outcome.version = current.version + 1
+        }
+        effect.conflicts = conflicts.map {
+            ConflictRecord(
+                id: context.makeId(), caseId: current.record.id, conflict: $0, clientId: actor.clientId,
+                mutationId: mutation.mutationId, createdAt: context.now)
+        }
+        return effect
+    }
+
+    static func move(
+        _ mutation: Mutation, _ transition: StatusTransition, by actor: MutationActor, _ current: VersionedCase,
+        context: ApplyContext
+    ) -> MutationEffect {
+        let from = current.record.status
+        let fields = transition.fields ?? [:]
+        if let violation = CaseStateMachine.violation(from: from, to: transition.to, role: actor.role, fields: fields)
+            ?? validateFields(fields, by: actor, status: transition.to, context: context)
+        {
+            return .rejected(mutation, violation)
+        }
+        if let note = transition.note, note.count > 2_000 {
+            return .rejected(mutation, RuleViolation(.invalidValue, "a note is at most 2000 characters"))
+        }
+        var record = current.record
+        var changed = record.status != transition.to
+        record.status = transition.to
+        for (name, value) in fields where record.fields[name] != value {
+            record.fields[name] = value
+            record.clocks[name] = mutation.hlc
+            changed = true
+        }
+        guard changed else { return finish(mutation, by: actor, current, record: nil, conflicts: [], context: context) }
+        var effect = finish(mutation, by: actor, current, record: record, conflicts: [], context: context)
+        let type: TimelineEventType =
+            switch transition.to {
+            case .hearingScheduled: .hearingScheduled
+            case .decided: .decided
+            default: .statusChanged
+            }
+        effect.events.append(
+            TimelineEvent(
+                id: context.makeId(), caseId: record.id, type: type, at: context.now, actorRole: actor.role,
+                status: transition.to, note: transition.note))
+        return effect
+    }
+
+    static func addMessage(
+        _ mutation: Mutation, id: String, body: String, by actor: MutationActor, _ current: VersionedCase,
+        context: ApplyContext
+    ) -> MutationEffect {
+        guard !context.messageExists else {
+            return .rejected(mutation, RuleViolation(.messageExists, "a message with this id exists already"))
+        }
+        guard !id.isEmpty, id.count <= 100 else { return .rejected(mutation, RuleViolation(.invalidValue, "messageId must be 1 to 100 characters")) }
+        guard !body.trimmingSpaces.isEmpty, body.count <= context.maxTextLength else {
+            return .rejected(
+                mutation, RuleViolation(.invalidValue, "a message must have text, at most \(context.maxTextLength) characters"))
+        }
+        guard current.record.status != .draft else {
+            return .rejected(mutation, RuleViolation(.invalidTransition, "submit the case before sending messages about it"))
+        }
+        var effect = MutationEffect(
+            outcome: MutationOutcome(mutationId: mutation.mutationId, status: .applied, version: current.version))
+        effect.messages.append(
+            CaseMessage(
+                id: id, caseId: current.record.id, authorRole: actor.role, authorName: actor.displayName, body: body,
+                sentAt: context.now))
+        return effect
+    }
+
+    static func resolve(
+        _ mutation: Mutation, conflictId: String, keep: ConflictResolutionChoice, by actor: MutationActor,
+        _ current: VersionedCase, context: ApplyContext
+    ) -> MutationEffect {
+        guard var conflict = context.conflict, conflict.id == conflictId, conflict.caseId == current.record.id,
+              let raisedBy = context.conflictRaisedBy, actor.canSee(conflict, of: current.record, raisedBy: raisedBy)
+        else {
+            return .rejected(mutation, RuleViolation(.conflictNotFound, "no conflict with this id is visible to you on this case"))
+        }
+        guard conflict.resolution == nil else {
+            // Resolved already (by another device of the same side): nothing more to do.
+            return finish(mutation, by: actor, current, record: nil, conflicts: [], context: context)
+        }
+        let value = keep == .mine ? conflict.conflict.clientValue : conflict.conflict.serverValue
+        var record: CaseRecord?
+        if current.record.fields[conflict.conflict.field] != value {
+            if let violation = validateFields(
+                [conflict.conflict.field: value], by: actor, status: current.record.status, context: context)
+            {
+                return .rejected(mutation, violation)
+            }
+            var updated = current.record
+            updated.fields[conflict.conflict.field] = value
+            updated.clocks[conflict.conflict.field] = mutation.hlc
+            record = updated
+        }
+        var effect = finish(mutation, by: actor, current, record: record, conflicts: [], context: context)
+        conflict.resolution = keep
+        effect.resolvedConflict = conflict
+        return effect
+    }
+
+    static func delete(
+        _ mutation: Mutation, by actor: MutationActor, _ current: VersionedCase, context: ApplyContext
+    ) -> MutationEffect {
+        guard actor.role == .citizen else {
+            return .rejected(mutation, RuleViolation(.forbiddenForRole, "only the citizen can delete their draft"))
+        }
+        guard current.record.status == .draft else {
+            return .rejected(
+                mutation, RuleViolation(.invalidTransition, "only a draft can be deleted; withdraw a submitted case instead"))
+        }
+        var effect = finish(mutation, by: actor, current, record: current.record, conflicts: [], context: context)
+        effect.updatedCase?.deleted = true
+        return effect
+    }
+}

@@ -1,0 +1,93 @@
+import CaseSyncProtocol
+
+/// A case with the version the server gave it and whether it is deleted.
+public struct VersionedCase: Sendable, Hashable {
+    public var record: CaseRecord
+    public var version: Int64
+    public var deleted: Bool
+
+    public init(record: CaseRecord, version: Int64, deleted: Bool = false) {
+        self.record = record
+        self.version = version
+        self.deleted = deleted
+    }
+}
+
+/// Who pushes a mutation.
+public struct MutationActor: Sendable, Hashable {
+    public var accountId: String
+    public var role: ActorRole
+    /// The officer's authority; nil for citizens.
+    public var authorityId: String?
+    public var displayName: String
+    public var clientId: String
+
+    public init(accountId: String, role: ActorRole, authorityId: String?, displayName: String, clientId: String) {
+        self.accountId = accountId
+        self.role = role
+        self.authorityId = authorityId
+        self.displayName = displayName
+        self.clientId = clientId
+    }
+
+    /// Whether this actor may see the case at all. Officers do not see a citizen's drafts.
+    public func canSee(_ record: CaseRecord) -> Bool {
+        switch role {
+        case .citizen: record.citizenId == accountId
+        case .officer: record.authorityId == authorityId && record.status != .draft
+        }
+    }
+
+    /// Whether this actor may see a conflict record: only the side whose push produced it.
+    public func canSee(_ conflict: ConflictRecord, of record: CaseRecord, raisedBy role: ActorRole) -> Bool {
+        canSee(record) && role == self.role
+    }
+}
+
+/// What the caller looked up for the rules, and the sources of time and identity.
+public struct ApplyContext {
+    public var now: Timestamp
+    public var maxTextLength: Int
+    /// The conflict record a `resolve_conflict` names, if it exists.
+    public var conflict: ConflictRecord?
+    /// The role whose push raised `conflict`.
+    public var conflictRaisedBy: ActorRole?
+    /// Whether a message with the id an `add_message` names exists already.
+    public var messageExists: Bool
+    /// Makes ids for records the rules create (events, conflicts).
+    public var makeId: () -> String
+
+    public init(
+        now: Timestamp, maxTextLength: Int, conflict: ConflictRecord? = nil, conflictRaisedBy: ActorRole? = nil,
+        messageExists: Bool = false, makeId: @escaping () -> String
+    ) {
+        self.now = now
+        self.maxTextLength = maxTextLength
+        self.conflict = conflict
+        self.conflictRaisedBy = conflictRaisedBy
+        self.messageExists = messageExists
+        self.makeId = makeId
+    }
+}
+
+/// What applying one mutation does: its outcome and the records to write.
+public struct MutationEffect: Sendable, Hashable {
+    public var outcome: MutationOutcome
+    /// The case's new state, when it changed (a deleted case is a tombstone).
+    public var updatedCase: VersionedCase?
+    public var events: [TimelineEvent] = []
+    public var messages: [CaseMessage] = []
+    /// New conflict records, visible to the pushing side.
+    public var conflicts: [ConflictRecord] = []
+    /// A conflict record that this mutation resolved.
+    public var resolvedConflict: ConflictRecord?
+
+    public init(outcome: MutationOutcome, updatedCase: VersionedCase? = nil) {
+        self.outcome = outcome
+        self.updatedCase = updatedCase
+    }
+
+    static func rejected(_ mutation: Mutation, _ violation: RuleViolation) -> MutationEffect {
+        MutationEffect(outcome: .rejected(mutation.mutationId, violation.code, violation.message))
+    }
+}

@@ -1,0 +1,66 @@
+/// A stable, machine-readable error code. The same strings appear in HTTP error bodies,
+/// in rejected mutation outcomes and in the CLI's messages.
+public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    // MARK: Request errors (HTTP 4xx/5xx)
+    public static let malformedJSON = ErrorCode("malformed_json")
+    public static let invalidRequest = ErrorCode("invalid_request")
+    public static let protocolVersionRequired = ErrorCode("protocol_version_required")
+    public static let unsupportedProtocolVersion = ErrorCode("unsupported_protocol_version")
+    public static let unauthorized = ErrorCode("unauthorized")
+    public static let invalidLoginCode = ErrorCode("invalid_login_code")
+    public static let notFound = ErrorCode("not_found")
+    public static let methodNotAllowed = ErrorCode("method_not_allowed")
+    public static let payloadTooLarge = ErrorCode("payload_too_large")
+    public static let batchTooLarge = ErrorCode("batch_too_large")
+    public static let mutationGap = ErrorCode("mutation_gap")
+    public static let clientMismatch = ErrorCode("client_mismatch")
+    public static let invalidCursor = ErrorCode("invalid_cursor")
+    public static let resyncRequired = ErrorCode("resync_required")
+    public static let internalError = ErrorCode("internal_error")
+
+    // MARK: Mutation rejections (outcome `rejected`)
+    public static let caseNotFound = ErrorCode("case_not_found")
+    public static let caseExists = ErrorCode("case_exists")
+    public static let unknownField = ErrorCode("unknown_field")
+    public static let invalidValue = ErrorCode("invalid_value")
+    public static let officerOwnedField = ErrorCode("officer_owned_field")
+    public static let citizenOwnedField = ErrorCode("citizen_owned_field")
+    public static let fieldLocked = ErrorCode("field_locked")
+    public static let invalidTransition = ErrorCode("invalid_transition")
+    public static let forbiddenForRole = ErrorCode("forbidden_for_role")
+    public static let conflictNotFound = ErrorCode("conflict_not_found")
+    public static let messageExists = ErrorCode("message_exists")
+}
+
+/// The body of every error response: `{"error": {"code": …, "message": …, "details": …}}`.
+public struct ErrorEnvelope: Codable, Sendable, Hashable {
+    public struct Body: Codable, Sendable, Hashable {
+        public var code: ErrorCode
+        public var message: String
+        public var details: [String: String]?
+        public init(code: ErrorCode, message: String, details: [String: String]? = nil) {
+            self.code = code
+            self.message = message
+            self.details = details
+        }
+    }
+
+    public var error: Body
+    public init(code: ErrorCode, message: String, details: [String: String]? = nil) {
+        self.error = Body(code: code, message: message, details: details)
+    }
+}

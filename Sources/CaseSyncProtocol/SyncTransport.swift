@@ -1,0 +1,40 @@
+/// How a client reaches a sync server. The HTTP implementation lives in `CaseSyncCore`; the server
+/// offers an in-process one for tests and simulation.
+public protocol SyncTransport: Sendable {
+    /// `GET /.well-known/casesync`.
+    func discover() async throws(SyncTransportError) -> DiscoveryResponse
+    /// `POST /auth/redeem`.
+    func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse
+    /// `POST /sync/push`.
+    func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse
+    /// `GET /sync/pull`.
+    func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse
+}
+
+/// Why a transport call failed: the server answered with a protocol error, or it could not be reached
+/// (worth retrying later).
+public enum SyncTransportError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The server answered with an error envelope.
+    case server(status: Int, error: ErrorEnvelope.Body)
+    /// No answer: no network, connection refused, timed out, or an answer that was cut off.
+    case unreachable(String)
+    /// The server answered with something that is not the protocol.
+    case invalidResponse(String)
+
+    /// True when trying again later may succeed.
+    public var isRetryable: Bool {
+        switch self {
+        case .unreachable: true
+        case .server(let status, _): status >= 500 || status == 429
+        case .invalidResponse: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .server(let status, let error): "server answered \(status) \(error.code): \(error.message)"
+        case .unreachable(let reason): "server unreachable: \(reason)"
+        case .invalidResponse(let reason): "server answered with an unexpected response: \(reason)"
+        }
+    }
+}
