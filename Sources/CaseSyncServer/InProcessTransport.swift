@@ -1,0 +1,35 @@
+import CaseSyncProtocol
+
+/// A transport that calls a `SyncService` in the same process: the server's real logic and store,
+/// without HTTP. For fast tests and simulations.
+public struct InProcessTransport: SyncTransport {
+    public let service: SyncService
+
+    public init(service: SyncService) { self.service = service }
+
+    public func discover() async throws(SyncTransportError) -> DiscoveryResponse { service.discovery }
+
+    public func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse {
+        try await call { try await service.redeem(request) }
+    }
+
+    public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
+        try await call { try await service.push(request, session: try await service.authenticate(token: token)) }
+    }
+
+    public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
+        try await call {
+            try await service.pull(cursor: cursor, limit: limit, session: try await service.authenticate(token: token))
+        }
+    }
+
+    private func call<T>(_ body: () async throws -> T) async throws(SyncTransportError) -> T {
+        do {
+            return try await body()
+        } catch let error as ServiceError {
+            throw .server(status: Int(error.status.code), error: error.envelope.error)
+        } catch {
+            throw .server(status: 500, error: .init(code: .internalError, message: "the server failed"))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import CaseSyncProtocol
+import Logging
+
+/// Everything the server needs to start, parsed from flags and the environment by the executable.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where the SQLite database lives; created on first start.
+    public var dataDirectory: String
+    public var limits: ProtocolLimits
+    public var logLevel: Logger.Level
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data",
+        limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.limits = limits
+        self.logLevel = logLevel
+    }
+
+    /// The database file inside the data directory.
+    public var databasePath: String { dataDirectory + "/casesync.sqlite" }
+}

@@ -1,0 +1,47 @@
+import CaseSyncProtocol
+import HTTPTypes
+import Hummingbird
+
+/// An error the server answers with: a stable protocol code, a message for people (never personal
+/// data) and optional details. Its HTTP status follows from the code.
+public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+    public var details: [String: String]?
+
+    public init(_ code: ErrorCode, _ message: String, details: [String: String]? = nil) {
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    /// The HTTP status that goes with the code.
+    public var status: HTTPResponse.Status {
+        switch code {
+        case .malformedJSON, .invalidRequest, .protocolVersionRequired, .unsupportedProtocolVersion, .invalidCursor,
+             .batchTooLarge:
+            .badRequest
+        case .unauthorized, .invalidLoginCode: .unauthorized
+        case .clientMismatch: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .mutationGap: .conflict
+        case .resyncRequired: .gone
+        case .payloadTooLarge: .contentTooLarge
+        default: .internalServerError
+        }
+    }
+
+    public var envelope: ErrorEnvelope { ErrorEnvelope(code: code, message: message, details: details) }
+}
+
+extension ServiceError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = try WireCoding.encoder().encode(envelope)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,88 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+/// Writes records inside one SQLite write transaction: gives each write the next place in the
+/// change sequence and keeps every scope's running checksum in step.
+struct RecordWriter {
+    let db: Database
+    private(set) var nextSeq: Int64
+    private var digestDeltas: [String: ChecksumAccumulator] = [:]
+    private let encoder = WireCoding.encoder()
+
+    init(_ db: Database) throws {
+        self.db = db
+        self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0) + 1
+    }
+
+    static func scope(citizen id: String) -> String { "c:" + id }
+    static func scope(authority id: String) -> String { "a:" + id }
+
+    /// Writes one record's new state (insert or replace).
+    mutating func write(
+        _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
+        deleted: Bool, body: some Encodable
+    ) throws {
+        try write(
+            type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version,
+            deleted: deleted, bodyData: try encoder.encode(body))
+    }
+
+    /// Writes one record's new state from its already-encoded body.
+    mutating func write(
+        _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
+        deleted: Bool, bodyData data: Data
+    ) throws {
+        if let old = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?"),
+            arguments: [id])
+        {
+            let oldDeleted: Bool = old["deleted"]
+            if !oldDeleted {
+                let oldVersion: Int64 = old["version"]
+                for scope in Self.scopes(citizenId: old["citizen_id"], authorityId: old["authority_id"]) {
+                    digestDeltas[scope, default: ChecksumAccumulator()].remove(type: type, id: id, version: oldVersion)
+                }
+            }
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
+                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body
+                """
+        ).execute(arguments: [id, type.rawValue, caseId, citizenId, authorityId, nextSeq, version, deleted, data])
+        nextSeq += 1
+        if !deleted {
+            for scope in Self.scopes(citizenId: citizenId, authorityId: authorityId) {
+                digestDeltas[scope, default: ChecksumAccumulator()].add(type: type, id: id, version: version)
+            }
+        }
+    }
+
+    private static func scopes(citizenId: String?, authorityId: String?) -> [String] {
+        [citizenId.map(scope(citizen:)), authorityId.map(scope(authority:))].compactMap { $0 }
+    }
+
+    /// Adds this transaction's checksum changes to the stored ones (wrapping arithmetic, in Swift:
+    /// SQLite would turn an overflowing sum into a float).
+    mutating func flushDigests() throws {
+        for (scope, delta) in digestDeltas {
+            let row = try Row.fetchOne(db, sql: "SELECT count, sum FROM scope_digests WHERE scope = ?", arguments: [scope])
+            let count = (row?["count"] as Int64? ?? 0) + delta.count
+            let sum = UInt64(bitPattern: row?["sum"] as Int64? ?? 0) &+ delta.sum
+            try db.execute(
+                sql: "INSERT INTO scope_digests (scope, count, sum) VALUES (?, ?, ?) ON CONFLICT(scope) DO UPDATE SET count = excluded.count, sum = excluded.sum",
+                arguments: [scope, count, Int64(bitPattern: sum)])
+        }
+        digestDeltas = [:]
+    }
+}
+
+/// Who may see the records that belong to a case.
+extension CaseRecord {
+    /// The authority sees a case and its events and messages once it is no longer a draft.
+    var authorityVisibility: String? { status == .draft ? nil : authorityId }
+}

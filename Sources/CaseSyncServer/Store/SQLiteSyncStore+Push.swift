@@ -1,0 +1,151 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+extension SQLiteSyncStore {
+    public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
+        try PushValidation.check(request, session: session, limits: limits)
+        let now = environment.now()
+        let actor = MutationActor(
+            accountId: session.account.id, role: session.account.role, authorityId: session.account.authorityId,
+            displayName: session.account.displayName, clientId: session.clientId)
+        return try await writer.write { db in
+            let last = try Int64.fetchOne(
+                db, sql: "SELECT last_mutation_id FROM devices WHERE client_id = ?", arguments: [session.clientId]) ?? 0
+            if let first = request.mutations.first, first.mutationId > last + 1 {
+                throw PushValidation.gap(expected: last + 1, got: first.mutationId)
+            }
+            var writer = try RecordWriter(db)
+            var outcomes: [MutationOutcome] = []
+            outcomes.reserveCapacity(request.mutations.count)
+            let decoder = WireCoding.decoder()
+            let encoder = WireCoding.encoder()
+            for mutation in request.mutations {
+                if mutation.mutationId <= last {
+                    outcomes.append(try storedOutcome(db, clientId: session.clientId, mutation: mutation, decoder: decoder))
+                    continue
+                }
+                let outcome = try apply(mutation, by: actor, now: now, db: db, writer: &writer, decoder: decoder)
+                try db.cachedStatement(
+                    sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome) VALUES (?, ?, ?)"
+                ).execute(arguments: [session.clientId, mutation.mutationId, try encoder.encode(outcome)])
+                outcomes.append(outcome)
+            }
+            let newLast = max(last, request.mutations.last?.mutationId ?? last)
+            if newLast != last {
+                try db.execute(
+                    sql: "UPDATE devices SET last_mutation_id = ? WHERE client_id = ?",
+                    arguments: [newLast, session.clientId])
+            }
+            try writer.flushDigests()
+            return PushResponse(outcomes: outcomes, lastMutationId: newLast)
+        }
+    }
+
+    private func storedOutcome(_ db: Database, clientId: String, mutation: Mutation, decoder: JSONDecoder) throws
+        -> MutationOutcome
+    {
+        guard let data = try Data.fetchOne(
+            db, sql: "SELECT outcome FROM mutation_outcomes WHERE client_id = ? AND mutation_id = ?",
+            arguments: [clientId, mutation.mutationId])
+        else {
+            throw ServiceError(.internalError, "the outcome of an earlier mutation is missing")
+        }
+        return try decoder.decode(MutationOutcome.self, from: data)
+    }
+
+    /// Looks up what the rules need, applies them, and writes what they produce.
+    private func apply(
+        _ mutation: Mutation, by actor: MutationActor, now: Timestamp, db: Database, writer: inout RecordWriter,
+        decoder: JSONDecoder
+    ) throws -> MutationOutcome {
+        let current = try loadCase(db, id: mutation.caseId, decoder: decoder)
+        var context = ApplyContext(now: now, maxTextLength: limits.maxTextLength, makeId: environment.makeId)
+        var conflictVersion: Int64 = 0
+        switch mutation.operation {
+        case .resolveConflict(let conflictId, _):
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT body, version, citizen_id FROM records WHERE id = ? AND type = 'conflict'",
+                arguments: [conflictId])
+            {
+                context.conflict = try decoder.decode(ConflictRecord.self, from: row["body"] as Data)
+                context.conflictRaisedBy = (row["citizen_id"] as String?) != nil ? .citizen : .officer
+                conflictVersion = row["version"]
+            }
+        case .addMessage(let id, _):
+            context.messageExists = try Bool.fetchOne(db, sql: "SELECT 1 FROM records WHERE id = ?", arguments: [id]) != nil
+        default:
+            break
+        }
+        let effect = CaseRules.apply(mutation, by: actor, to: current, context: context)
+        guard effect.outcome.status != .rejected else { return effect.outcome }
+
+        let caseState = effect.updatedCase ?? current!
+        let record = caseState.record
+        if let updated = effect.updatedCase {
+            try writer.write(
+                .case, id: record.id, caseId: record.id, citizenId: record.citizenId,
+                authorityId: updated.deleted ? nil : record.authorityVisibility, version: updated.version,
+                deleted: updated.deleted, body: record)
+            let wasVisible = current.map { !$0.deleted && $0.record.authorityVisibility != nil } ?? false
+            if updated.deleted {
+                try rewriteChildren(db, of: record, writer: &writer, deleted: true)
+            } else if current != nil, !wasVisible, record.authorityVisibility != nil {
+                try rewriteChildren(db, of: record, writer: &writer, deleted: false)
+            }
+        }
+        for event in effect.events {
+            try writer.write(
+                .event, id: event.id, caseId: record.id, citizenId: record.citizenId,
+                authorityId: record.authorityVisibility, version: 1, deleted: false, body: event)
+        }
+        for message in effect.messages {
+            try writer.write(
+                .message, id: message.id, caseId: record.id, citizenId: record.citizenId,
+                authorityId: record.authorityVisibility, version: 1, deleted: false, body: message)
+        }
+        for conflict in effect.conflicts {
+            try writer.write(
+                .conflict, id: conflict.id, caseId: record.id,
+                citizenId: actor.role == .citizen ? record.citizenId : nil,
+                authorityId: actor.role == .officer ? record.authorityId : nil, version: 1, deleted: false, body: conflict)
+        }
+        if let resolved = effect.resolvedConflict {
+            let raisedBy = context.conflictRaisedBy ?? actor.role
+            try writer.write(
+                .conflict, id: resolved.id, caseId: record.id,
+                citizenId: raisedBy == .citizen ? record.citizenId : nil,
+                authorityId: raisedBy == .officer ? record.authorityId : nil, version: conflictVersion + 1,
+                deleted: false, body: resolved)
+        }
+        return effect.outcome
+    }
+
+    func loadCase(_ db: Database, id: String, decoder: JSONDecoder) throws -> VersionedCase? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT body, version, deleted FROM records WHERE id = ? AND type = 'case'"),
+            arguments: [id])
+        else { return nil }
+        let record = try decoder.decode(CaseRecord.self, from: row["body"] as Data)
+        return VersionedCase(record: record, version: row["version"], deleted: row["deleted"])
+    }
+
+    /// Re-sequences a case's events and messages after the case's visibility changed: into the
+    /// authority's scope on submission, or out of every scope (tombstones) on deletion.
+    private func rewriteChildren(_ db: Database, of record: CaseRecord, writer: inout RecordWriter, deleted: Bool) throws {
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT id, type, version, body FROM records WHERE case_id = ? AND type IN ('event', 'message') AND deleted = 0 ORDER BY seq",
+            arguments: [record.id])
+        for row in rows {
+            guard let type = RecordType(rawValue: row["type"]) else { continue }
+            let body: Data = row["body"]
+            try writer.write(
+                type, id: row["id"], caseId: record.id, citizenId: record.citizenId,
+                authorityId: deleted ? nil : record.authorityVisibility,
+                version: deleted ? (row["version"] as Int64) + 1 : row["version"], deleted: deleted,
+                bodyData: body)
+        }
+    }
+}

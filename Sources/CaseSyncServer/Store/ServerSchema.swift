@@ -1,0 +1,64 @@
+import GRDB
+
+/// The server's SQLite schema. Released migrations are never edited; a change is a new migration.
+enum ServerSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: accounts, devices, records, outcomes, digests") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE accounts (
+                        id TEXT PRIMARY KEY,
+                        role TEXT NOT NULL CHECK (role IN ('citizen', 'officer')),
+                        authority_id TEXT,
+                        display_name TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE login_codes (
+                        code_hash TEXT PRIMARY KEY,
+                        account_id TEXT NOT NULL REFERENCES accounts(id),
+                        expires_at INTEGER NOT NULL,
+                        redeemed_at INTEGER
+                    );
+                    CREATE TABLE devices (
+                        client_id TEXT PRIMARY KEY,
+                        account_id TEXT NOT NULL REFERENCES accounts(id),
+                        token_hash TEXT NOT NULL UNIQUE,
+                        device_name TEXT,
+                        created_at INTEGER NOT NULL,
+                        last_mutation_id INTEGER NOT NULL DEFAULT 0
+                    );
+                    -- The first outcome of every mutation, so a repeated push answers the same.
+                    CREATE TABLE mutation_outcomes (
+                        client_id TEXT NOT NULL,
+                        mutation_id INTEGER NOT NULL,
+                        outcome BLOB NOT NULL,
+                        PRIMARY KEY (client_id, mutation_id)
+                    ) WITHOUT ROWID;
+                    -- Current state of every record. seq is the record's place in the change sequence;
+                    -- citizen_id / authority_id are set when that side may see the record.
+                    CREATE TABLE records (
+                        id TEXT PRIMARY KEY,
+                        type TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        citizen_id TEXT,
+                        authority_id TEXT,
+                        seq INTEGER NOT NULL UNIQUE,
+                        version INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        body BLOB
+                    );
+                    CREATE INDEX records_citizen_seq ON records(citizen_id, seq) WHERE citizen_id IS NOT NULL;
+                    CREATE INDEX records_authority_seq ON records(authority_id, seq) WHERE authority_id IS NOT NULL;
+                    CREATE INDEX records_case ON records(case_id);
+                    -- Running checksum of the live records each scope sees ('c:' citizen, 'a:' authority).
+                    CREATE TABLE scope_digests (
+                        scope TEXT PRIMARY KEY,
+                        count INTEGER NOT NULL,
+                        sum INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+}

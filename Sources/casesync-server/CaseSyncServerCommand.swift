@@ -1,0 +1,144 @@
+import ArgumentParser
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct CaseSyncServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "casesync-server",
+        abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
+        subcommands: [Serve.self, Invite.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Flags every subcommand shares.
+struct StorageOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: "Directory holding the database (env CASESYNC_DATA_DIR; default ./casesync-data).")
+    var dataDirectory: String?
+
+    var resolvedDataDirectory: String {
+        dataDirectory ?? ProcessInfo.processInfo.environment["CASESYNC_DATA_DIR"] ?? "./casesync-data"
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server.")
+
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "Address to listen on (env CASESYNC_HOST).") var host: String?
+    @Option(help: "Port to listen on (env CASESYNC_PORT; default 8080).") var port: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func validate() throws {
+        if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let resolvedPort = port ?? environment["CASESYNC_PORT"].flatMap(Int.init) ?? 8080
+        let configuration = ServerConfiguration(
+            host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
+            dataDirectory: storage.resolvedDataDirectory, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        let app = try exitOnServiceError { try buildApplication(configuration) }
+        var logger = Logger(label: "casesync-server")
+        logger.info("data directory \(configuration.dataDirectory)")
+        try await app.runService()
+    }
+}
+
+struct Invite: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create an account (or another device of one) and print its one-time login code.")
+
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "citizen or officer.") var role: String?
+    @Option(help: "The authority an officer works for (e.g. gemeente-utrecht).") var authority: String?
+    @Option(help: "The person's name, as others will see it on messages.") var name: String?
+    @Option(help: "Make a code for another device of this existing account id instead.") var account: String?
+    @Option(help: "Days the code stays valid.") var days: Int = 7
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        if account != nil {
+            if role != nil || name != nil || authority != nil {
+                throw ValidationError("--account makes a code for an existing account; leave out --role, --name and --authority")
+            }
+        } else {
+            guard let role, let parsed = ActorRole(rawValue: role) else {
+                throw ValidationError("--role must be citizen or officer")
+            }
+            guard let name, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--name is needed: the person's name")
+            }
+            if parsed == .officer, authority?.isEmpty ?? true {
+                throw ValidationError("an officer works for an authority: add --authority ID")
+            }
+        }
+        guard (1...90).contains(days) else { throw ValidationError("--days must be between 1 and 90") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "casesync-server")
+        logger.logLevel = .warning
+        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
+        let store = try exitOnServiceError { try openStore(configuration, logger: logger) }
+        let invitation: Invitation
+        if let account {
+            invitation = try await exitOnServiceErrorAsync { try await store.inviteDevice(accountId: account, validFor: days) }
+        } else {
+            invitation = try await exitOnServiceErrorAsync {
+                try await store.invite(
+                    role: ActorRole(rawValue: role!)!, authorityId: authority, displayName: name!, validFor: days)
+            }
+        }
+        if json {
+            let object = ["accountId": invitation.accountId, "code": invitation.code, "expiresAt": invitation.expiresAt.description]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("login code: \(invitation.code)")
+            print("account:    \(invitation.accountId)")
+            print("valid until \(invitation.expiresAt) — use it once: casesync login <server URL> \(invitation.code)")
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database, then exit.")
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        var logger = Logger(label: "casesync-server")
+        logger.logLevel = .warning
+        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
+        _ = try exitOnServiceError { try openStore(configuration, logger: logger) }
+        print("database at \(configuration.databasePath) is up to date")
+    }
+}
+
+/// Runs `body`, turning a service error into a message on standard error and exit code 1.
+func exitOnServiceError<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ServiceError {
+        FileHandle.standardError.write(Data("casesync-server: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+func exitOnServiceErrorAsync<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ServiceError {
+        FileHandle.standardError.write(Data("casesync-server: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
