@@ -40,7 +40,7 @@ public struct StatusTransition: Codable, Sendable, Hashable {
 }
 
 /// What a mutation does.
-public enum Operation: Sendable, Hashable {
+public enum MutationOperation: Sendable, Hashable {
     /// Create a case (citizen); the case id is the mutation's `caseId`.
     case create(NewCase)
     /// Change fields, three-way merged against the server.
@@ -75,9 +75,9 @@ public struct Mutation: Codable, Sendable, Hashable {
     public var baseVersion: Int64?
     /// The client's clock when the user made the change.
     public var hlc: HLCTimestamp
-    public var operation: Operation
+    public var operation: MutationOperation
 
-    public init(mutationId: Int64, caseId: String, baseVersion: Int64?, hlc: HLCTimestamp, operation: Operation) {
+    public init(mutationId: Int64, caseId: String, baseVersion: Int64?, hlc: HLCTimestamp, operation: MutationOperation) {
         self.mutationId = mutationId
         self.caseId = caseId
         self.baseVersion = baseVersion

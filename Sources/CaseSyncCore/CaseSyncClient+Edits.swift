@@ -1,0 +1,107 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+/// Edits: each is checked against the rules on the case as this device shows it, then shown at once
+/// and queued in the outbox. None needs a network.
+extension CaseSyncClient {
+    /// Files a new objection; with `submit`, also submits it. Returns the case id.
+    @discardableResult
+    public func createObjection(authorityId: String, fields: [CaseField: String], submit: Bool) throws -> String {
+        let caseId = environment.makeId()
+        let newCase = NewCase(
+            kind: .objection, authorityId: authorityId,
+            fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) }))
+        try database.writer.write { db in
+            try enqueue(db, caseId: caseId, operation: .create(newCase))
+            if submit { try enqueue(db, caseId: caseId, operation: .transition(StatusTransition(to: .submitted))) }
+        }
+        return caseId
+    }
+
+    /// Changes fields (nil clears one). Each change carries the value this device showed as its base.
+    public func edit(caseId: String, set values: [CaseField: String?]) throws {
+        try database.writer.write { db in
+            let visible = try visibleCase(db, caseId: caseId)
+            let changes = values.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { field -> FieldChange? in
+                let from = visible.record.fields[field.rawValue]
+                let to = values[field] ?? nil
+                return from == to ? nil : FieldChange(field: field.rawValue, from: from, to: to)
+            }
+            guard !changes.isEmpty else { throw ClientError(.invalidInput, "nothing to change: the case already has these values") }
+            try enqueue(db, caseId: caseId, operation: .edit(changes))
+        }
+    }
+
+    /// Moves a case to another status, with the officer-owned fields the move sets.
+    public func move(caseId: String, to status: CaseStatus, note: String? = nil, fields: [CaseField: String] = [:]) throws {
+        let transition = StatusTransition(
+            to: status, note: note,
+            fields: fields.isEmpty ? nil : Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) }))
+        try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .transition(transition)) }
+    }
+
+    /// Adds a message to a case. Returns the message id.
+    @discardableResult
+    public func sendMessage(caseId: String, body: String) throws -> String {
+        let id = environment.makeId()
+        try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .addMessage(id: id, body: body)) }
+        return id
+    }
+
+    /// Resolves a conflict record by keeping one of its values.
+    public func resolve(conflictId: String, keep: ConflictResolutionChoice) throws {
+        try database.writer.write { db in
+            guard let conflict = try LocalDatabase.conflictsById(db)[conflictId] else {
+                throw ClientError(.notFound, "no conflict \(conflictId) on this device; see: casesync conflicts")
+            }
+            try enqueue(db, caseId: conflict.caseId, operation: .resolveConflict(conflictId: conflictId, keep: keep))
+        }
+    }
+
+    /// Deletes a case that is still a draft.
+    public func deleteDraft(caseId: String) throws {
+        try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .delete) }
+    }
+
+    private func visibleCase(_ db: Database, caseId: String) throws -> VersionedCase {
+        let account = try Self.requireAccount(db)
+        let rebased = try Self.rebased(
+            db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength)
+        guard let visible = rebased.result.visible else {
+            throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
+        }
+        return visible
+    }
+
+    /// Checks `operation` against the rebased case and, if the rules allow it, appends it to the outbox.
+    func enqueue(_ db: Database, caseId: String, operation: MutationOperation) throws {
+        let account = try Self.requireAccount(db)
+        let actor = Self.actor(account)
+        let now = environment.now()
+        let rebased = try Self.rebased(db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength)
+        var clock = HybridLogicalClock(
+            node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
+        let mutation = Mutation(
+            mutationId: account.nextMutationId, caseId: caseId, baseVersion: rebased.server?.version,
+            hlc: clock.tick(now: now), operation: operation)
+
+        var context = ApplyContext(now: now, maxTextLength: maxTextLength, makeId: { "pending" })
+        if case .resolveConflict(let id, _) = operation {
+            context.conflict = try LocalDatabase.conflictsById(db, caseId: caseId)[id]
+            context.conflictRaisedBy = actor.role
+        }
+        let prediction = CaseRules.apply(mutation, by: actor, to: rebased.result.visible, context: context)
+        if prediction.outcome.status == .rejected {
+            throw ClientError(
+                .refused, prediction.outcome.message ?? "the change is not allowed", ruleCode: prediction.outcome.code)
+        }
+        try db.execute(
+            sql: "INSERT INTO outbox (mutation_id, case_id, body, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [mutation.mutationId, caseId, try LocalDatabase.encoder.encode(mutation), now.millisecondsSince1970])
+        try db.execute(
+            sql: "UPDATE account SET next_mutation_id = ?, hlc = ?",
+            arguments: [mutation.mutationId + 1, clock.last.description])
+    }
+}

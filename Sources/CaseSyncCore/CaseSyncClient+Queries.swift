@@ -1,0 +1,129 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+/// Reads for the fronts: every case this device shows, one case in full, conflicts, dead letters, status.
+extension CaseSyncClient {
+    /// Every case this device shows (pulled ones with pending edits rebased, and ones filed here),
+    /// newest change first.
+    public func cases() throws -> [LocalCase] {
+        try database.writer.read { db in
+            let account = try Self.requireAccount(db)
+            let actor = Self.actor(account)
+            let now = environment.now()
+            var byId = Dictionary(uniqueKeysWithValues: try LocalDatabase.serverCases(db).map { ($0.record.id, $0) })
+            let pendingByCase = Dictionary(grouping: try LocalDatabase.pending(db), by: \.mutation.caseId)
+            var result: [LocalCase] = []
+            let conflicts = pendingByCase.isEmpty ? [:] : try LocalDatabase.conflictsById(db)
+            for (caseId, pending) in pendingByCase {
+                let server = byId.removeValue(forKey: caseId)
+                let rebased = PendingRebase.rebase(
+                    server: server, pending: pending.map(\.mutation), actor: actor, now: now, conflicts: conflicts,
+                    maxTextLength: maxTextLength)
+                if let visible = rebased.visible {
+                    result.append(LocalCase(record: visible.record, serverVersion: server?.version, pendingCount: pending.count))
+                }
+            }
+            for server in byId.values {
+                result.append(LocalCase(record: server.record, serverVersion: server.version, pendingCount: 0))
+            }
+            return result.sorted { ($0.record.updatedAt, $0.id) > ($1.record.updatedAt, $1.id) }
+        }
+    }
+
+    /// One case in full: its visible state, timeline, messages (pending ones last), pending edits with
+    /// their predicted outcomes, its open conflicts and dead letters.
+    public func detail(caseId: String) throws -> CaseDetail {
+        try database.writer.read { db in
+            let account = try Self.requireAccount(db)
+            let rebased = try Self.rebased(
+                db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength)
+            guard let visible = rebased.result.visible else {
+                throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
+            }
+            let events = try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self)
+                .sorted { $0.at < $1.at }
+            let messages = try LocalDatabase.records(db, type: .message, caseId: caseId, as: CaseMessage.self)
+                .sorted { $0.sentAt < $1.sentAt }
+            let conflicts = try LocalDatabase.records(db, type: .conflict, caseId: caseId, as: ConflictRecord.self)
+                .filter { $0.resolution == nil }
+            return CaseDetail(
+                local: LocalCase(record: visible.record, serverVersion: rebased.server?.version, pendingCount: rebased.pending.count),
+                events: events, messages: messages + rebased.result.messages, pending: rebased.pending,
+                conflicts: conflicts, deadLetters: try LocalDatabase.deadLetters(db, caseId: caseId))
+        }
+    }
+
+    /// Finds the one case whose id starts with `prefix` (ids are long; people type the first characters).
+    public func caseId(matching prefix: String) throws -> String {
+        let needle = prefix.lowercased()
+        guard needle.count >= 4 else {
+            throw ClientError(.invalidInput, "give at least the first 4 characters of the case id; see: casesync list")
+        }
+        let matches = try cases().map(\.id).filter { $0.hasPrefix(needle) }
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw ClientError(.notFound, "no case on this device starts with \(prefix); see: casesync list")
+        default: throw ClientError(.ambiguous, "\(matches.count) cases start with \(prefix); give more characters")
+        }
+    }
+
+    /// Conflict records still open, oldest first.
+    public func openConflicts() throws -> [ConflictRecord] {
+        try database.writer.read { db in
+            try LocalDatabase.records(db, type: .conflict, as: ConflictRecord.self).filter { $0.resolution == nil }
+                .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+    }
+
+    /// Finds the one open conflict whose id starts with `prefix`.
+    public func conflictId(matching prefix: String) throws -> String {
+        let matches = try openConflicts().map(\.id).filter { $0.hasPrefix(prefix.lowercased()) }
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw ClientError(.notFound, "no open conflict starts with \(prefix); see: casesync conflicts")
+        default: throw ClientError(.ambiguous, "\(matches.count) conflicts start with \(prefix); give more characters")
+        }
+    }
+
+    /// Mutations the server rejected.
+    public func deadLetters() throws -> [DeadLetter] {
+        try database.writer.read { db in try LocalDatabase.deadLetters(db) }
+    }
+
+    /// Mutations waiting to be pushed, with their predicted outcomes.
+    public func pendingMutations() throws -> [PendingMutation] {
+        try database.writer.read { db in try LocalDatabase.pending(db) }
+    }
+
+    /// Where this device's sync stands.
+    public func status() throws -> SyncStatus {
+        try database.writer.read { db in
+            let account = try Self.requireAccount(db)
+            let count = { (sql: String) in try Int.fetchOne(db, sql: sql) ?? 0 }
+            let conflicts = try LocalDatabase.records(db, type: .conflict, as: ConflictRecord.self).filter { $0.resolution == nil }
+            return SyncStatus(
+                serverURL: account.serverURL, accountName: account.account.displayName, role: account.account.role,
+                authorityId: account.account.authorityId, clientId: account.clientId, lastSyncAt: account.lastSyncAt,
+                lastSyncError: account.lastSyncError, pending: try count("SELECT COUNT(*) FROM outbox"),
+                deadLetters: try count("SELECT COUNT(*) FROM dead_letters"), openConflicts: conflicts.count,
+                cases: try count("SELECT COUNT(*) FROM records WHERE type = 'case'"))
+        }
+    }
+
+    /// The checksum of the server state this device holds (what the server's checksum must match).
+    public func localChecksum() throws -> StateChecksum {
+        try database.writer.read { db in try Self.checksum(db) }
+    }
+
+    static func checksum(_ db: Database) throws -> StateChecksum {
+        var accumulator = ChecksumAccumulator()
+        let cursor = try Row.fetchCursor(db, sql: "SELECT type, id, version FROM records")
+        while let row = try cursor.next() {
+            guard let type = RecordType(rawValue: row[0]) else { continue }
+            accumulator.add(type: type, id: row[1], version: row[2])
+        }
+        return accumulator.checksum
+    }
+}

@@ -1,0 +1,180 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+import Logging
+
+/// The sync engine: push the outbox in batches, then pull pages until the cursor is current, each
+/// page applied with its cursor in one local transaction, and the final checksum verified.
+extension CaseSyncClient {
+    /// Pushes every pending mutation, then pulls everything new. Network failures are retried with
+    /// backoff; if the server still cannot be reached the error says so and nothing is lost.
+    @discardableResult
+    public func sync(transport: any SyncTransport) async throws -> SyncReport {
+        var report = SyncReport()
+        do {
+            try await pushAll(transport: transport, report: &report)
+            try await pullAll(transport: transport, report: &report)
+        } catch {
+            let message = (error as? ClientError)?.message ?? "\(error)"
+            try? await database.writer.write { db in
+                try db.execute(sql: "UPDATE account SET last_sync_error = ?", arguments: [message])
+            }
+            throw error
+        }
+        let now = environment.now()
+        try await database.writer.write { db in
+            try db.execute(
+                sql: "UPDATE account SET last_sync_at = ?, last_sync_error = NULL", arguments: [now.millisecondsSince1970])
+        }
+        logger.debug(
+            "sync done",
+            metadata: ["casesync.pushed": "\(report.pushed)", "casesync.pulled": "\(report.pulled)", "casesync.repaired": "\(report.repaired)"])
+        return report
+    }
+
+    func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
+        while true {
+            let (account, token, batch) = try await database.writer.read { db in
+                (try Self.requireAccount(db), try Self.token(db),
+                 try Row.fetchAll(db, sql: "SELECT body FROM outbox ORDER BY mutation_id LIMIT ?", arguments: [pushBatchSize])
+                    .map { try LocalDatabase.decoder.decode(Mutation.self, from: $0["body"] as Data) })
+            }
+            guard !batch.isEmpty else { return }
+            let request = PushRequest(clientId: account.clientId, mutations: batch)
+            let response = try await withRetry { () async throws(SyncTransportError) in
+                try await transport.push(request, token: token)
+            }
+            guard response.outcomes.count == batch.count,
+                  zip(response.outcomes, batch).allSatisfy({ $0.mutationId == $1.mutationId })
+            else {
+                throw ClientError(.server, "the server answered a push with outcomes that do not match it; try again later")
+            }
+            let now = environment.now()
+            try await database.writer.write { db in
+                for (outcome, mutation) in zip(response.outcomes, batch) {
+                    if outcome.status == .rejected {
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO dead_letters (mutation_id, case_id, body, code, message, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            arguments: [
+                                mutation.mutationId, mutation.caseId, try LocalDatabase.encoder.encode(mutation),
+                                (outcome.code ?? .invalidRequest).rawValue, outcome.message ?? "rejected",
+                                now.millisecondsSince1970,
+                            ])
+                    }
+                    try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])
+                }
+            }
+            report.pushed += batch.count
+            for outcome in response.outcomes {
+                switch outcome.status {
+                case .applied: report.applied += 1
+                case .merged: report.merged += 1
+                case .rejected: report.rejected += 1
+                }
+            }
+        }
+    }
+
+    func pullAll(transport: any SyncTransport, report: inout SyncReport) async throws {
+        var repairing = false
+        while true {
+            let (cursor, token) = try await database.writer.read { db in
+                (try String.fetchOne(db, sql: "SELECT cursor FROM account"), try Self.token(db))
+            }
+            let page: PullResponse
+            do {
+                page = try await withRetry { () async throws(SyncTransportError) in
+                    try await transport.pull(cursor: cursor, limit: pullPageSize, token: token)
+                }
+            } catch let error as ClientError where error.ruleCode == .resyncRequired && !repairing {
+                // The server compacted history past our cursor (or was restored): start over, keeping the outbox.
+                try await resetServerState()
+                repairing = true
+                report.repaired = true
+                continue
+            }
+            let repairOnMismatch = !repairing
+            let mismatch = try await database.writer.write { db in
+                try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
+            }
+            report.pages += 1
+            report.pulled += page.changes.count
+            if mismatch {
+                guard !repairing else {
+                    throw ClientError(
+                        .integrity, "this device's copy still differs from the server after a full re-pull; try again later")
+                }
+                logger.notice("checksum mismatch; pulling the whole scope again")
+                repairing = true
+                report.repaired = true
+                continue
+            }
+            if !page.hasMore { return }
+        }
+    }
+
+    /// Applies one page and its cursor; returns true when the final checksum disagrees (and, if asked,
+    /// clears the pulled state so the next pull starts over).
+    static func apply(_ page: PullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
+                """)
+        let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ?")
+        var latestClock: HLCTimestamp?
+        for change in page.changes {
+            guard !change.deleted, let data = change.data else {
+                try delete.execute(arguments: [change.id])
+                continue
+            }
+            let body: Data
+            switch data {
+            case .case(let record):
+                body = try LocalDatabase.encoder.encode(record)
+                if let clock = record.clocks.values.max(), clock > (latestClock ?? .zero) { latestClock = clock }
+            case .event(let event): body = try LocalDatabase.encoder.encode(event)
+            case .message(let message): body = try LocalDatabase.encoder.encode(message)
+            case .conflict(let conflict): body = try LocalDatabase.encoder.encode(conflict)
+            }
+            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, body])
+        }
+        if let latestClock {
+            let account = try requireAccount(db)
+            var clock = HybridLogicalClock(
+                node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
+            clock.observe(latestClock)
+            try db.execute(sql: "UPDATE account SET hlc = ?", arguments: [clock.last.description])
+        }
+        try db.execute(sql: "UPDATE account SET cursor = ?", arguments: [page.cursor])
+        guard let expected = page.checksum, try checksum(db) != expected else { return false }
+        if repairOnMismatch {
+            try db.execute(sql: "DELETE FROM records")
+            try db.execute(sql: "UPDATE account SET cursor = NULL")
+        }
+        return true
+    }
+
+    /// Forgets the pulled server state and the cursor, keeping the outbox and dead letters.
+    func resetServerState() async throws {
+        try await database.writer.write { db in
+            try db.execute(sql: "DELETE FROM records")
+            try db.execute(sql: "UPDATE account SET cursor = NULL")
+        }
+    }
+
+    /// Calls `body`, retrying with backoff while the server cannot be reached.
+    func withRetry<T>(_ body: () async throws(SyncTransportError) -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard error.isRetryable, attempt < retryPolicy.maxAttempts else { throw ClientError.from(error) }
+                attempt += 1
+                try await environment.sleep(retryPolicy.delay(beforeAttempt: attempt))
+            }
+        }
+    }
+}

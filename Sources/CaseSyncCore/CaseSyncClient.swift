@@ -1,0 +1,107 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+import Logging
+
+/// The client library's entry point: one device's local cache, outbox and sync engine.
+/// Every operation but `login` and `sync` works without a network.
+public struct CaseSyncClient: Sendable {
+    public let database: LocalDatabase
+    public let environment: ClientEnvironment
+    public var retryPolicy: RetryPolicy
+    /// The most mutations sent in one push (the server's limit applies too).
+    public var pushBatchSize: Int
+    /// The page size asked for on pull.
+    public var pullPageSize: Int
+    /// The longest text the client accepts before it asks the server (the server announces its own).
+    public var maxTextLength: Int
+    let logger: Logger
+
+    public init(
+        database: LocalDatabase, environment: ClientEnvironment = .live, retryPolicy: RetryPolicy = .init(),
+        pushBatchSize: Int = 200, pullPageSize: Int = 1_000, maxTextLength: Int = 100_000,
+        logger: Logger = Logger(label: "casesync.client")
+    ) {
+        self.database = database
+        self.environment = environment
+        self.retryPolicy = retryPolicy
+        self.pushBatchSize = pushBatchSize
+        self.pullPageSize = pullPageSize
+        self.maxTextLength = maxTextLength
+        self.logger = logger
+    }
+
+    /// Redeems a login code at the server and stores this device's token and client id.
+    @discardableResult
+    public func login(serverURL: String, code: String, deviceName: String?, transport: any SyncTransport) async throws
+        -> LocalAccount
+    {
+        if try account() != nil {
+            throw ClientError(.alreadyLoggedIn, "this device is logged in already; use another --home for a second account")
+        }
+        let discovery: DiscoveryResponse
+        let response: RedeemResponse
+        do {
+            discovery = try await transport.discover()
+            guard discovery.protocolVersions.contains(ProtocolVersion.current) else {
+                throw ClientError(
+                    .server,
+                    "the server speaks protocol versions \(discovery.protocolVersions.map(String.init).joined(separator: ", ")), this client \(ProtocolVersion.current); update the client")
+            }
+            response = try await transport.redeem(RedeemRequest(code: code, deviceName: deviceName))
+        } catch let error as SyncTransportError {
+            throw ClientError.from(error)
+        }
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO account (id, server_url, token, client_id, account_id, role, authority_id, display_name)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    serverURL, response.token, response.clientId, response.account.id, response.account.role.rawValue,
+                    response.account.authorityId, response.account.displayName,
+                ])
+        }
+        guard let account = try account() else { throw ClientError(.notLoggedIn, "login was not stored") }
+        return account
+    }
+
+    /// The logged-in account, or nil.
+    public func account() throws -> LocalAccount? {
+        try database.writer.read { db in try Self.account(db) }
+    }
+
+    static func account(_ db: Database) throws -> LocalAccount? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = 1") else { return nil }
+        return LocalAccount(
+            serverURL: row["server_url"], clientId: row["client_id"],
+            account: AccountInfo(
+                id: row["account_id"], role: ActorRole(rawValue: row["role"]) ?? .citizen,
+                authorityId: row["authority_id"], displayName: row["display_name"]),
+            cursor: row["cursor"], nextMutationId: row["next_mutation_id"],
+            lastSyncAt: (row["last_sync_at"] as Int64?).map(Timestamp.init(millisecondsSince1970:)),
+            lastSyncError: row["last_sync_error"])
+    }
+
+    static func requireAccount(_ db: Database) throws -> LocalAccount {
+        guard let account = try account(db) else {
+            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+        }
+        return account
+    }
+
+    static func token(_ db: Database) throws -> String {
+        guard let token = try String.fetchOne(db, sql: "SELECT token FROM account WHERE id = 1") else {
+            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+        }
+        return token
+    }
+
+    static func actor(_ account: LocalAccount) -> MutationActor {
+        MutationActor(
+            accountId: account.account.id, role: account.account.role, authorityId: account.account.authorityId,
+            displayName: account.account.displayName, clientId: account.clientId)
+    }
+}

@@ -1,0 +1,50 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+
+/// An error of the client library: a stable code and a message that says what to do next.
+public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let notLoggedIn = Code(rawValue: "not_logged_in")
+        public static let alreadyLoggedIn = Code(rawValue: "already_logged_in")
+        public static let notFound = Code(rawValue: "not_found")
+        public static let ambiguous = Code(rawValue: "ambiguous")
+        public static let invalidInput = Code(rawValue: "invalid_input")
+        /// A domain rule refuses the change (the rule's own code is in `ruleCode`).
+        public static let refused = Code(rawValue: "refused")
+        public static let server = Code(rawValue: "server")
+        public static let unreachable = Code(rawValue: "unreachable")
+        public static let integrity = Code(rawValue: "integrity")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The protocol code behind the error, when there is one (a rule's or the server's).
+    public var ruleCode: ErrorCode?
+
+    public init(_ code: Code, _ message: String, ruleCode: ErrorCode? = nil) {
+        self.code = code
+        self.message = message
+        self.ruleCode = ruleCode
+    }
+
+    public var description: String { message }
+
+    static func refused(_ violation: RuleViolation) -> ClientError {
+        ClientError(.refused, violation.message, ruleCode: violation.code)
+    }
+
+    static func from(_ error: SyncTransportError) -> ClientError {
+        switch error {
+        case .unreachable(let reason):
+            ClientError(.unreachable, "cannot reach the server (\(reason)); your changes are kept and will sync later")
+        case .server(_, let body):
+            ClientError(.server, "the server refused: \(body.message)", ruleCode: body.code)
+        case .invalidResponse(let reason):
+            ClientError(.server, "the server's answer is not the CaseSync protocol (\(reason)); check the server URL")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import CaseSyncProtocol
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The protocol over HTTP with URLSession (FoundationNetworking on Linux).
+public struct HTTPTransport: SyncTransport {
+    public let baseURL: URL
+    let session: URLSession
+    let timeout: TimeInterval
+
+    /// `baseURL` is the server's root, e.g. `http://127.0.0.1:8080`.
+    public init(baseURL: URL, timeout: TimeInterval = 30) {
+        self.baseURL = baseURL
+        self.timeout = timeout
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        self.session = URLSession(configuration: configuration)
+    }
+
+    /// Parses a server URL typed by a person; nil when it is not an http(s) URL.
+    public static func serverURL(_ text: String) -> URL? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              url.host != nil else { return nil }
+        return url
+    }
+
+    public func discover() async throws(SyncTransportError) -> DiscoveryResponse {
+        try await send("GET", "/.well-known/casesync", token: nil, body: Optional<String>.none)
+    }
+
+    public func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse {
+        try await send("POST", "/auth/redeem", token: nil, body: request)
+    }
+
+    public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
+        try await send("POST", "/sync/push", token: token, body: request)
+    }
+
+    public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
+        var query: [URLQueryItem] = []
+        if let cursor { query.append(URLQueryItem(name: "cursor", value: cursor)) }
+        if let limit { query.append(URLQueryItem(name: "limit", value: String(limit))) }
+        return try await send("GET", "/sync/pull", query: query, token: token, body: Optional<String>.none)
+    }
+
+    private func send<Body: Encodable, Answer: Decodable>(
+        _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?
+    ) async throws(SyncTransportError) -> Answer {
+        guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
+            throw .invalidResponse("the server URL \(baseURL) cannot be used")
+        }
+        components.path = components.path.hasSuffix("/") ? String(components.path.dropLast()) + path : components.path + path
+        components.queryItems = query.isEmpty ? nil : query
+        guard let url = components.url else { throw .invalidResponse("the server URL \(baseURL) cannot be used") }
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = method
+        request.setValue(String(ProtocolVersion.current), forHTTPHeaderField: ProtocolVersion.headerName)
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            do {
+                request.httpBody = try WireCoding.encoder().encode(body)
+            } catch {
+                throw .invalidResponse("the request could not be encoded")
+            }
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw .unreachable((error as? URLError).map { "\($0.code.rawValue == -1004 ? "connection refused" : $0.localizedDescription)" } ?? "\(error)")
+        }
+        guard let http = response as? HTTPURLResponse else { throw .invalidResponse("not an HTTP answer") }
+        let decoder = WireCoding.decoder()
+        guard (200..<300).contains(http.statusCode) else {
+            if let envelope = try? decoder.decode(ErrorEnvelope.self, from: data) {
+                throw .server(status: http.statusCode, error: envelope.error)
+            }
+            if http.statusCode >= 500 || http.statusCode == 429 {
+                throw .unreachable("the server answered \(http.statusCode)")
+            }
+            throw .invalidResponse("status \(http.statusCode) without a protocol error body")
+        }
+        do {
+            return try decoder.decode(Answer.self, from: data)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+/// Reads of the local database, shared by edits, queries and sync.
+extension LocalDatabase {
+    static func serverCase(_ db: Database, id: String) throws -> VersionedCase? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT version, body FROM records WHERE id = ? AND type = 'case'"), arguments: [id])
+        else { return nil }
+        return VersionedCase(record: try decoder.decode(CaseRecord.self, from: row["body"] as Data), version: row["version"])
+    }
+
+    static func serverCases(_ db: Database) throws -> [VersionedCase] {
+        try Row.fetchAll(db, sql: "SELECT version, body FROM records WHERE type = 'case'").map {
+            VersionedCase(record: try decoder.decode(CaseRecord.self, from: $0["body"] as Data), version: $0["version"])
+        }
+    }
+
+    static func pending(_ db: Database, caseId: String? = nil) throws -> [PendingMutation] {
+        let rows =
+            if let caseId {
+                try Row.fetchAll(
+                    db, sql: "SELECT body, created_at FROM outbox WHERE case_id = ? ORDER BY mutation_id", arguments: [caseId])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT body, created_at FROM outbox ORDER BY mutation_id")
+            }
+        return try rows.map {
+            PendingMutation(
+                mutation: try decoder.decode(Mutation.self, from: $0["body"] as Data),
+                createdAt: Timestamp(millisecondsSince1970: $0["created_at"]), predicted: nil)
+        }
+    }
+
+    static func records<T: Decodable>(_ db: Database, type: RecordType, caseId: String? = nil, as: T.Type) throws -> [T] {
+        let rows =
+            if let caseId {
+                try Row.fetchAll(
+                    db, sql: "SELECT body FROM records WHERE type = ? AND case_id = ? ORDER BY seq",
+                    arguments: [type.rawValue, caseId])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT body FROM records WHERE type = ? ORDER BY seq", arguments: [type.rawValue])
+            }
+        return try rows.map { try decoder.decode(T.self, from: $0["body"] as Data) }
+    }
+
+    static func conflictsById(_ db: Database, caseId: String? = nil) throws -> [String: ConflictRecord] {
+        let all = try records(db, type: .conflict, caseId: caseId, as: ConflictRecord.self)
+        return Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
+    }
+
+    static func deadLetters(_ db: Database, caseId: String? = nil) throws -> [DeadLetter] {
+        let rows =
+            if let caseId {
+                try Row.fetchAll(db, sql: "SELECT * FROM dead_letters WHERE case_id = ? ORDER BY mutation_id", arguments: [caseId])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY mutation_id")
+            }
+        return try rows.map {
+            DeadLetter(
+                mutation: try decoder.decode(Mutation.self, from: $0["body"] as Data),
+                code: ErrorCode($0["code"] as String), message: $0["message"],
+                rejectedAt: Timestamp(millisecondsSince1970: $0["rejected_at"]))
+        }
+    }
+
+    static let decoder = WireCoding.decoder()
+    static let encoder = WireCoding.encoder()
+}
+
+extension CaseSyncClient {
+    /// The case as this device shows it, with the predictions for its pending mutations.
+    static func rebased(
+        _ db: Database, caseId: String, actor: MutationActor, now: Timestamp, maxTextLength: Int
+    ) throws -> (server: VersionedCase?, pending: [PendingMutation], result: PendingRebase.Result) {
+        let server = try LocalDatabase.serverCase(db, id: caseId)
+        var pending = try LocalDatabase.pending(db, caseId: caseId)
+        let result = PendingRebase.rebase(
+            server: server, pending: pending.map(\.mutation), actor: actor, now: now,
+            conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength)
+        for index in pending.indices { pending[index].predicted = result.predictions[index] }
+        return (server, pending, result)
+    }
+}

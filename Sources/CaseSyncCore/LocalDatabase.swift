@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// The client's local SQLite database: the server state it last pulled, the outbox of offline
+/// edits, dead letters and sync state. One migrator; released migrations are never edited.
+public struct LocalDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// An in-memory database, for tests.
+    public static func inMemory() throws -> LocalDatabase {
+        try LocalDatabase(writer: DatabaseQueue())
+    }
+
+    init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: account, records, outbox, dead letters") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE account (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        server_url TEXT NOT NULL,
+                        token TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        account_id TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        authority_id TEXT,
+                        display_name TEXT NOT NULL,
+                        cursor TEXT,
+                        next_mutation_id INTEGER NOT NULL DEFAULT 1,
+                        hlc TEXT,
+                        last_sync_at INTEGER,
+                        last_sync_error TEXT
+                    );
+                    -- The server's state as last pulled: live records only (tombstones delete rows).
+                    CREATE TABLE records (
+                        id TEXT PRIMARY KEY,
+                        type TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX records_case ON records(case_id, type);
+                    CREATE INDEX records_type ON records(type);
+                    -- Edits not yet acknowledged by the server, in mutation-id order.
+                    CREATE TABLE outbox (
+                        mutation_id INTEGER PRIMARY KEY,
+                        case_id TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX outbox_case ON outbox(case_id);
+                    -- Edits the server rejected, with its reason; they never block the outbox.
+                    CREATE TABLE dead_letters (
+                        mutation_id INTEGER PRIMARY KEY,
+                        case_id TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        code TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        rejected_at INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

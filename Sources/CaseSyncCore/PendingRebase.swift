@@ -1,0 +1,40 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+
+/// Rebases a case's pending mutations over the server state this device last pulled, with the same
+/// rules the server applies, so what the user sees is what the server will make of it.
+public enum PendingRebase {
+    public struct Result: Sendable, Hashable {
+        /// The case as it will be once the pending mutations are applied (nil: no case, or deleted).
+        public var visible: VersionedCase?
+        /// The predicted outcome of each pending mutation, in order.
+        public var predictions: [MutationOutcome]
+        /// Messages the pending mutations add.
+        public var messages: [CaseMessage]
+    }
+
+    public static func rebase(
+        server: VersionedCase?, pending: [Mutation], actor: MutationActor, now: Timestamp,
+        conflicts: [String: ConflictRecord], maxTextLength: Int
+    ) -> Result {
+        var state = server
+        var predictions: [MutationOutcome] = []
+        var messages: [CaseMessage] = []
+        for mutation in pending {
+            var context = ApplyContext(now: now, maxTextLength: maxTextLength, makeId: { "pending" })
+            if case .resolveConflict(let id, _) = mutation.operation {
+                context.conflict = conflicts[id]
+                context.conflictRaisedBy = actor.role
+            }
+            if case .addMessage(let id, _) = mutation.operation {
+                context.messageExists = messages.contains { $0.id == id }
+            }
+            let effect = CaseRules.apply(mutation, by: actor, to: state, context: context)
+            predictions.append(effect.outcome)
+            if let updated = effect.updatedCase { state = updated }
+            messages += effect.messages
+        }
+        if state?.deleted == true { state = nil }
+        return Result(visible: state, predictions: predictions, messages: messages)
+    }
+}
