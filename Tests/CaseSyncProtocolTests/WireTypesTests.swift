@@ -1,0 +1,97 @@
+import CaseSyncProtocol
+import Foundation
+import Testing
+
+@Suite("Wire types")
+struct WireTypesTests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func sha256KnownAnswers(input: String, digest: String) {
+        #expect(SHA256.hex(input) == digest)
+    }
+
+    @Test func sha256OfAMillionAsFedInUnevenChunks() {
+        var hasher = SHA256()
+        var remaining = 1_000_000
+        var chunk = 1
+        while remaining > 0 {
+            let size = min(chunk, remaining)
+            hasher.update([UInt8](repeating: UInt8(ascii: "a"), count: size))
+            remaining -= size
+            chunk = chunk * 3 % 997 + 1
+        }
+        let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        #expect(hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test(arguments: ["1970-01-01T00:00:00.000Z", "2026-03-02T09:30:00.123Z", "2000-02-29T23:59:59.999Z", "1969-12-31T23:59:59.000Z"])
+    func timestampsRoundTrip(text: String) throws {
+        let timestamp = try #require(Timestamp(iso8601: text))
+        #expect(timestamp.description == text)
+    }
+
+    @Test func timestampsAgreeWithFoundation() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for millis in stride(from: Int64(-86_400_000), to: 4_000_000_000_000, by: 97_654_321_987) {
+            let ours = Timestamp(millisecondsSince1970: millis).description
+            #expect(ours == formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000)))
+        }
+    }
+
+    @Test(arguments: ["2026-02-29", "2026-13-01", "2026-1-01", "yesterday", "2026-03-02T10:00:00Z"])
+    func invalidDatesAreRefused(text: String) {
+        #expect(CalendarDate(text) == nil)
+    }
+
+    @Test func weekdays() throws {
+        #expect(try #require(CalendarDate("2026-03-02")).isoWeekday == 1) // Monday
+        #expect(try #require(CalendarDate("2026-04-26")).isoWeekday == 7) // Sunday
+    }
+
+    @Test func checksumIsOrderIndependentAndRemovable() {
+        var forward = ChecksumAccumulator()
+        var backward = ChecksumAccumulator()
+        let records = (0..<50).map { (RecordType.allCases[$0 % 4], "id-\($0)", Int64($0 % 3 + 1)) }
+        for record in records { forward.add(type: record.0, id: record.1, version: record.2) }
+        for record in records.reversed() { backward.add(type: record.0, id: record.1, version: record.2) }
+        #expect(forward.checksum == backward.checksum)
+        forward.add(type: .case, id: "extra", version: 1)
+        #expect(forward.checksum != backward.checksum)
+        forward.remove(type: .case, id: "extra", version: 1)
+        #expect(forward.checksum == backward.checksum)
+        #expect(forward.checksum.digest.count == 16)
+    }
+
+    static let operations: [MutationOperation] = [
+        .create(NewCase(kind: .objection, authorityId: "a", fields: ["title": "T"])),
+        .edit([FieldChange(field: "grounds", from: nil, to: "x")]),
+        .transition(StatusTransition(to: .decided, note: "n", fields: ["decisionOutcome": "upheld"])),
+        .addMessage(id: "m", body: "hello"),
+        .resolveConflict(conflictId: "k", keep: .theirs),
+        .delete,
+    ]
+
+    @Test(arguments: operations)
+    func mutationsRoundTrip(operation: MutationOperation) throws {
+        let mutation = Mutation(
+            mutationId: 7, caseId: "c", baseVersion: 2, hlc: HLCTimestamp(millis: 5, counter: 1, node: "n"), operation: operation)
+        let data = try WireCoding.encoder().encode(mutation)
+        #expect(try WireCoding.decoder().decode(Mutation.self, from: data) == mutation)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["op"] as? String == operation.name)
+    }
+
+    @Test func anUnknownOperationIsNamedInTheError() {
+        let body = Data(#"{"mutationId":1,"caseId":"c","hlc":"0000000000005-0001-n","op":"teleport"}"#.utf8)
+        #expect {
+            try WireCoding.decoder().decode(Mutation.self, from: body)
+        } throws: { error in
+            WireCoding.describe(error).contains("unknown op \"teleport\"")
+        }
+    }
+}

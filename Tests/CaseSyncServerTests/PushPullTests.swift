@@ -1,0 +1,190 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import Testing
+
+@Suite("Push and pull against the SQLite store")
+struct PushPullTests {
+    @Test func aDuplicatedPushReturnsTheFirstOutcomesAndChangesNothing() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        let push = PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "case-a"), .submit(2, caseId: "case-a")])
+        let first = try await server.transport.push(push, token: anna.token)
+        let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        let again = try await server.transport.push(push, token: anna.token)
+        let after = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        #expect(first.outcomes.map(\.status) == [.applied, .applied])
+        #expect(again == first)
+        #expect(after == before)
+        #expect(before.changes.first { $0.type == .case }?.version == 2)
+        // A retry that overlaps: the old mutation answers from memory, the new one applies.
+        let overlap = PushRequest(
+            clientId: anna.clientId,
+            mutations: [.submit(2, caseId: "case-a"), Mutation(
+                mutationId: 3, caseId: "case-a", baseVersion: 2, hlc: HLCTimestamp(millis: 9_000, counter: 0, node: "t"),
+                operation: .edit([FieldChange(field: "contactEmail", from: nil, to: "anna@example.org")]))])
+        let mixed = try await server.transport.push(overlap, token: anna.token)
+        #expect(mixed.outcomes[0] == first.outcomes[1])
+        #expect(mixed.outcomes[1].status == .applied && mixed.outcomes[1].version == 3)
+        #expect(mixed.lastMutationId == 3)
+    }
+
+    @Test func aGapInMutationIdsIsRefusedWholeAndNamesTheExpectedId() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        await #expect {
+            _ = try await server.transport.push(
+                PushRequest(clientId: anna.clientId, mutations: [.create(5, caseId: "b")]), token: anna.token)
+        } throws: { error in
+            guard case .server(409, let body) = error as? SyncTransportError else { return false }
+            return body.code == .mutationGap && body.details?["expectedMutationId"] == "2"
+        }
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
+    }
+
+    @Test func malformedBatchesAreRefused() async throws {
+        let server = try TestServer(limits: ProtocolLimits(maxMutationsPerPush: 2))
+        let anna = try await server.device(.citizen, name: "Anna")
+        let bert = try await server.device(.citizen, name: "Bert")
+        let cases: [(PushRequest, ErrorCode)] = [
+            (PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a"), .create(3, caseId: "b")]), .invalidRequest),
+            (PushRequest(clientId: anna.clientId, mutations: (1...3).map { .create($0, caseId: "c\($0)") }), .batchTooLarge),
+            (PushRequest(clientId: bert.clientId, mutations: [.create(1, caseId: "a")]), .clientMismatch),
+        ]
+        for (request, code) in cases {
+            await #expect {
+                _ = try await server.transport.push(request, token: anna.token)
+            } throws: { error in
+                guard case .server(_, let body) = error as? SyncTransportError else { return false }
+                return body.code == code
+            }
+        }
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.isEmpty)
+    }
+
+    @Test func aRejectedMutationDoesNotBlockTheOnesBehindIt() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        let receive = Mutation(
+            mutationId: 3, caseId: "a", baseVersion: 2, hlc: HLCTimestamp(millis: 5_000, counter: 0, node: "t"),
+            operation: .transition(StatusTransition(to: .received)))
+        let message = Mutation(
+            mutationId: 4, caseId: "a", baseVersion: 2, hlc: HLCTimestamp(millis: 5_001, counter: 0, node: "t"),
+            operation: .addMessage(id: "m-1", body: "Any news?"))
+        let response = try await server.transport.push(
+            PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a"), .submit(2, caseId: "a"), receive, message]),
+            token: anna.token)
+        #expect(response.outcomes.map(\.status) == [.applied, .applied, .rejected, .applied])
+        #expect(response.outcomes[2].code == .forbiddenForRole)
+        #expect(response.lastMutationId == 4)
+    }
+
+    @Test func eachSideSeesOnlyItsOwnScope() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        let bert = try await server.device(.citizen, name: "Bert")
+        let olga = try await server.device(.officer, name: "Olga", authority: "utrecht")
+        let zeno = try await server.device(.officer, name: "Zeno", authority: "zwolle")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        // A draft is the citizen's alone.
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: olga.token).changes.isEmpty)
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.submit(2, caseId: "a")]), token: anna.token)
+        let officerView = try await server.transport.pull(cursor: nil, limit: nil, token: olga.token)
+        #expect(Set(officerView.changes.map(\.type)) == [.case, .event])
+        #expect(officerView.changes.count == 3, "the case, its created event and its submitted event")
+        for outsider in [bert, zeno] {
+            let view = try await server.transport.pull(cursor: nil, limit: nil, token: outsider.token)
+            #expect(view.changes.isEmpty)
+            #expect(view.checksum == StateChecksum(count: 0, sum: 0))
+        }
+        // Bert cannot touch Anna's case, and the answer is the one for a case that does not exist.
+        let probe = Mutation(
+            mutationId: 1, caseId: "a", baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
+            operation: .addMessage(id: "m-x", body: "hi"))
+        let missing = Mutation(
+            mutationId: 2, caseId: "nope", baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
+            operation: .addMessage(id: "m-y", body: "hi"))
+        let outcomes = try await server.transport.push(PushRequest(clientId: bert.clientId, mutations: [probe, missing]), token: bert.token)
+        #expect(outcomes.outcomes.map(\.code) == [.caseNotFound, .caseNotFound])
+        #expect(outcomes.outcomes[0].message == outcomes.outcomes[1].message)
+        // Messages ids are per server: reusing another's id is refused without saying whose it was.
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.count == 3)
+    }
+
+    @Test func pullPagesCoverEverythingOnceAndTheLastCarriesTheChecksum() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        let mutations = (1...25).map { Mutation.create(Int64($0), caseId: "case-\($0)") }
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: mutations), token: anna.token)
+        var cursor: String?
+        var seen: [SyncChange] = []
+        var pages: [PullResponse] = []
+        repeat {
+            let page = try await server.transport.pull(cursor: cursor, limit: 10, token: anna.token)
+            pages.append(page)
+            seen += page.changes
+            cursor = page.cursor
+        } while pages.last!.hasMore && pages.count < 20
+        #expect(pages.map(\.changes.count) == [10, 10, 10, 10, 10])
+        #expect(pages.map(\.hasMore) == [true, true, true, true, false])
+        #expect(pages.dropLast().allSatisfy { $0.checksum == nil })
+        #expect(Set(seen.map(\.id)).count == 50)
+        #expect(seen.map(\.seq) == seen.map(\.seq).sorted())
+        var accumulator = ChecksumAccumulator()
+        for change in seen { accumulator.add(type: change.type, id: change.id, version: change.version) }
+        #expect(pages.last?.checksum == accumulator.checksum)
+        // Nothing new: an empty page at the same cursor with the same checksum.
+        let idle = try await server.transport.pull(cursor: cursor, limit: 10, token: anna.token)
+        #expect(idle.changes.isEmpty && idle.cursor == cursor && idle.checksum == accumulator.checksum)
+    }
+
+    @Test func badCursorsAreNamed() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        for (cursor, code) in [("abc", ErrorCode.invalidCursor), ("-1", .invalidCursor), ("999", .resyncRequired)] {
+            await #expect {
+                _ = try await server.transport.pull(cursor: cursor, limit: nil, token: anna.token)
+            } throws: { error in
+                guard case .server(_, let body) = error as? SyncTransportError else { return false }
+                return body.code == code
+            }
+        }
+    }
+
+    @Test func aDeletedDraftLeavesTombstonesAndTheChecksumDropsIt() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        let delete = Mutation(
+            mutationId: 2, caseId: "a", baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [delete]), token: anna.token)
+        let second = try await server.transport.pull(cursor: first.cursor, limit: nil, token: anna.token)
+        #expect(second.changes.count == 2)
+        #expect(second.changes.allSatisfy { $0.deleted && $0.data == nil })
+        #expect(second.checksum == StateChecksum(count: 0, sum: 0))
+    }
+
+    @Test func loginCodesWorkOnceAndTokensAreChecked() async throws {
+        let server = try TestServer()
+        let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        let lowerCase = invitation.code.lowercased().replacingOccurrences(of: "-", with: " ")
+        let device = try await server.transport.redeem(RedeemRequest(code: lowerCase, deviceName: nil))
+        #expect(device.account.displayName == "Anna" && device.token.hasPrefix("cst_"))
+        for attempt in [invitation.code, "AAAA-BBBB-CCCC"] {
+            await #expect {
+                _ = try await server.transport.redeem(RedeemRequest(code: attempt, deviceName: nil))
+            } throws: { error in
+                guard case .server(401, let body) = error as? SyncTransportError else { return false }
+                return body.code == .invalidLoginCode
+            }
+        }
+        await #expect {
+            _ = try await server.transport.pull(cursor: nil, limit: nil, token: device.token + "x")
+        } throws: { error in
+            guard case .server(401, let body) = error as? SyncTransportError else { return false }
+            return body.code == .unauthorized
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import CaseSyncCore
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// A seeded generator (SplitMix64): the same seed gives the same sequence.
+struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Time, ids and random bytes that replay exactly: the clock moves one second per reading, ids count up.
+final class Determinism: Sendable {
+    private let state: Mutex<(millis: Int64, id: Int, random: SeededGenerator)>
+
+    init(start: String = "2026-03-02T09:00:00.000Z", seed: UInt64 = 42) {
+        state = Mutex((Timestamp(iso8601: start)!.millisecondsSince1970, 0, SeededGenerator(state: seed)))
+    }
+
+    func now() -> Timestamp {
+        state.withLock {
+            $0.millis += 1_000
+            return Timestamp(millisecondsSince1970: $0.millis)
+        }
+    }
+
+    func makeId() -> String {
+        state.withLock {
+            $0.id += 1
+            let digits = String($0.id)
+            return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - digits.count) + digits
+        }
+    }
+
+    func randomBytes(_ count: Int) -> [UInt8] {
+        state.withLock { state in (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &state.random) } }
+    }
+
+    var server: ServerEnvironment {
+        ServerEnvironment(now: { self.now() }, makeId: { self.makeId() }, randomBytes: { self.randomBytes($0) })
+    }
+
+    var client: ClientEnvironment {
+        ClientEnvironment(now: { self.now() }, makeId: { self.makeId() }, sleep: { _ in })
+    }
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "casesync-test")
+    logger.logLevel = .critical
+    return logger
+}
+
+/// A server on an in-memory SQLite database with deterministic time and ids.
+struct TestServer {
+    let store: SQLiteSyncStore
+    let service: SyncService
+    let determinism: Determinism
+
+    init(limits: ProtocolLimits = .init(), determinism: Determinism = Determinism()) throws {
+        self.determinism = determinism
+        store = try SQLiteSyncStore(writer: DatabaseQueue(), environment: determinism.server, limits: limits, logger: quietLogger)
+        service = SyncService(store: store, limits: limits)
+    }
+
+    var transport: InProcessTransport { InProcessTransport(service: service) }
+    var router: Router<CaseSyncRequestContext> { buildRouter(service: service) }
+
+    /// Invites an account and redeems its code: a logged-in device's token and client id.
+    func device(_ role: ActorRole, name: String, authority: String? = nil) async throws -> RedeemResponse {
+        let invitation = try await store.invite(role: role, authorityId: authority, displayName: name, validFor: 7)
+        return try await store.redeem(RedeemRequest(code: invitation.code, deviceName: "test"))
+    }
+
+    /// Another device of an existing account.
+    func device(of account: String) async throws -> RedeemResponse {
+        let invitation = try await store.inviteDevice(accountId: account, validFor: 7)
+        return try await store.redeem(RedeemRequest(code: invitation.code, deviceName: "test"))
+    }
+
+    /// A client (in-memory local database) logged in with a fresh login code.
+    func client(
+        _ role: ActorRole, name: String, authority: String? = nil, account: String? = nil, transport: any SyncTransport
+    ) async throws -> CaseSyncClient {
+        let invitation =
+            if let account {
+                try await store.inviteDevice(accountId: account, validFor: 7)
+            } else {
+                try await store.invite(role: role, authorityId: authority, displayName: name, validFor: 7)
+            }
+        let client = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: determinism.client)
+        try await client.login(serverURL: "http://test", code: invitation.code, deviceName: name, transport: transport)
+        return client
+    }
+
+    /// Runs the server on an ephemeral port of 127.0.0.1 for the duration of `body`.
+    func live<T: Sendable>(_ body: @Sendable (URL) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: quietLogger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            defer { group.cancelAll() }
+            return try await body(URL(string: "http://127.0.0.1:\(port)")!)
+        }
+    }
+}
+
+extension Mutation {
+    static func create(_ id: Int64, caseId: String, authority: String = "utrecht", grounds: String = "My permit was valid") -> Mutation {
+        Mutation(
+            mutationId: id, caseId: caseId, baseVersion: nil, hlc: HLCTimestamp(millis: 1_000 + id, counter: 0, node: "t"),
+            operation: .create(
+                NewCase(
+                    kind: .objection, authorityId: authority,
+                    fields: ["title": "Parking fine", "grounds": grounds, "decisionReference": "PT-1", "decisionDate": "2026-03-02"])))
+    }
+
+    static func submit(_ id: Int64, caseId: String) -> Mutation {
+        Mutation(
+            mutationId: id, caseId: caseId, baseVersion: 1, hlc: HLCTimestamp(millis: 1_000 + id, counter: 0, node: "t"),
+            operation: .transition(StatusTransition(to: .submitted)))
+    }
+}
