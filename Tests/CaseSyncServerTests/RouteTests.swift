@@ -1,0 +1,104 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("HTTP routes: errors, versions, limits")
+struct RouteTests {
+    static let version: HTTPFields = [HTTPField.Name(ProtocolVersion.headerName)!: "1"]
+
+    static func errorCode(_ response: TestResponse) -> ErrorCode? {
+        let envelope = try? WireCoding.decoder().decode(ErrorEnvelope.self, from: Data(buffer: response.body))
+        #expect(envelope?.error.message.isEmpty == false)
+        return envelope?.error.code
+    }
+
+    @Test func discoveryNamesVersionsAndLimits() async throws {
+        let server = try TestServer()
+        try await Application(router: server.router).test(.router) { client in
+            try await client.execute(uri: "/.well-known/casesync", method: .get) { response in
+                #expect(response.status == .ok)
+                let discovery = try WireCoding.decoder().decode(DiscoveryResponse.self, from: Data(buffer: response.body))
+                #expect(discovery.protocolVersions == [1])
+                #expect(discovery.limits == ProtocolLimits())
+            }
+        }
+    }
+
+    @Test func versionNegotiation() async throws {
+        let server = try TestServer()
+        try await Application(router: server.router).test(.router) { client in
+            try await client.execute(uri: "/sync/pull", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(Self.errorCode(response) == .protocolVersionRequired)
+            }
+            try await client.execute(uri: "/sync/pull", method: .get, headers: [HTTPField.Name(ProtocolVersion.headerName)!: "2"]) {
+                response in
+                #expect(response.status == .badRequest)
+                let envelope = try WireCoding.decoder().decode(ErrorEnvelope.self, from: Data(buffer: response.body))
+                #expect(envelope.error.code == .unsupportedProtocolVersion)
+                #expect(envelope.error.details?["supported"] == "1-1")
+            }
+        }
+    }
+
+    @Test func badBodiesGetStableCodesAndNameTheProblem() async throws {
+        let server = try TestServer(limits: ProtocolLimits(maxBodyBytes: 2_000))
+        let anna = try await server.device(.citizen, name: "Anna")
+        var authorized = Self.version
+        authorized[.authorization] = "Bearer \(anna.token)"
+        let headers = authorized
+        let huge = String(repeating: "x", count: 5_000)
+        let cases: [(String, HTTPResponse.Status, ErrorCode, String?)] = [
+            ("{not json", .badRequest, .malformedJSON, nil),
+            (#"{"clientId": 5, "mutations": []}"#, .badRequest, .invalidRequest, "clientId"),
+            (#"{"clientId": "x"}"#, .badRequest, .invalidRequest, "mutations is missing"),
+            (#"{"clientId": "\#(anna.clientId)", "mutations": [{"mutationId": 1, "caseId": "a", "hlc": "bad", "op": "delete"}]}"#,
+             .badRequest, .invalidRequest, "hlc"),
+            (#"{"clientId": "\#(huge)", "mutations": []}"#, .contentTooLarge, .payloadTooLarge, nil),
+        ]
+        try await Application(router: server.router).test(.router) { client in
+            for (body, status, code, mention) in cases {
+                try await client.execute(uri: "/sync/push", method: .post, headers: headers, body: ByteBuffer(string: body)) {
+                    response in
+                    #expect(response.status == status)
+                    let envelope = try WireCoding.decoder().decode(ErrorEnvelope.self, from: Data(buffer: response.body))
+                    #expect(envelope.error.code == code)
+                    if let mention { #expect(envelope.error.message.contains(mention), "\(envelope.error.message)") }
+                }
+            }
+            try await client.execute(uri: "/sync/pull?limit=0", method: .get, headers: headers) { response in
+                #expect(Self.errorCode(response) == .invalidRequest)
+            }
+            try await client.execute(uri: "/sync/pull?limit=ten", method: .get, headers: headers) { response in
+                #expect(Self.errorCode(response) == .invalidRequest)
+            }
+        }
+        // Nothing of it was applied.
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.isEmpty)
+    }
+
+    @Test func unknownEndpointsAndMissingTokensAnswerInJSON() async throws {
+        let server = try TestServer()
+        try await Application(router: server.router).test(.router) { client in
+            try await client.execute(uri: "/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.errorCode(response) == .notFound)
+            }
+            try await client.execute(uri: "/sync/push", method: .post, headers: Self.version, body: ByteBuffer(string: "{}")) {
+                response in
+                #expect(response.status == .unauthorized)
+                #expect(Self.errorCode(response) == .unauthorized)
+            }
+            var forged = Self.version
+            forged[.authorization] = "Bearer cst_forged"
+            let headers = forged
+            try await client.execute(uri: "/sync/pull", method: .get, headers: headers) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+}
