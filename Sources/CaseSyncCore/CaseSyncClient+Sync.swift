@@ -33,6 +33,14 @@ extension CaseSyncClient {
         return report
     }
 
+    /// Fetches what changed without sending the outbox (pending edits stay rebased on top).
+    @discardableResult
+    public func pull(transport: any SyncTransport) async throws -> SyncReport {
+        var report = SyncReport()
+        try await pullAll(transport: transport, report: &report)
+        return report
+    }
+
     func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
         while true {
             let (account, token, batch) = try await database.writer.read { db in

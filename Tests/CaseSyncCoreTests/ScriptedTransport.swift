@@ -1,0 +1,50 @@
+import CaseSyncProtocol
+import Synchronization
+
+/// A transport whose answers a test scripts, to drive the sync engine through failures the real
+/// server cannot be made to produce on demand (lost connections, a wrong checksum).
+final class ScriptedTransport: SyncTransport, Sendable {
+    struct Log: Sendable {
+        var pushes: [PushRequest] = []
+        var pulls: [String?] = []
+    }
+
+    let account = AccountInfo(id: "anna", role: .citizen, authorityId: nil, displayName: "Anna")
+    private let pushAnswers: Mutex<[Result<PushResponse, SyncTransportError>]>
+    private let pullAnswers: Mutex<[Result<PullResponse, SyncTransportError>]>
+    let log = Mutex(Log())
+
+    init(push: [Result<PushResponse, SyncTransportError>] = [], pull: [Result<PullResponse, SyncTransportError>] = []) {
+        pushAnswers = Mutex(push)
+        pullAnswers = Mutex(pull)
+    }
+
+    func discover() async throws(SyncTransportError) -> DiscoveryResponse {
+        DiscoveryResponse(server: "scripted", protocolVersions: [1], limits: ProtocolLimits())
+    }
+
+    func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse {
+        RedeemResponse(token: "cst_test", clientId: "client-1", account: account)
+    }
+
+    func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
+        log.withLock { $0.pushes.append(request) }
+        let answer = pushAnswers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        guard let answer else {
+            // By default every mutation applies.
+            return PushResponse(
+                outcomes: request.mutations.map { MutationOutcome(mutationId: $0.mutationId, status: .applied, version: 1) },
+                lastMutationId: request.mutations.last?.mutationId ?? 0)
+        }
+        return try answer.get()
+    }
+
+    func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
+        log.withLock { $0.pulls.append(cursor) }
+        let answer = pullAnswers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        guard let answer else {
+            return PullResponse(changes: [], cursor: cursor ?? "0", hasMore: false, checksum: nil)
+        }
+        return try answer.get()
+    }
+}
