@@ -10,6 +10,16 @@ public struct FieldChange: Codable, Sendable, Hashable {
         self.from = from
         self.to = to
     }
+
+    private enum CodingKeys: String, CodingKey { case field, from, to }
+
+    /// `from` and `to` are always written, as null when empty, so the base of the merge is explicit.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(field, forKey: .field)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+    }
 }
 
 /// The content of a new case.

@@ -14,8 +14,15 @@ public enum WireCoding {
     public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "the body is not valid JSON" }
         func path(_ context: DecodingError.Context) -> String {
-            let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return names.isEmpty ? "the body" : names.joined(separator: ".")
+            var text = ""
+            for key in context.codingPath {
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + key.stringValue
+                }
+            }
+            return text.isEmpty ? "the body" : text
         }
         switch error {
         case .keyNotFound(let key, let context):

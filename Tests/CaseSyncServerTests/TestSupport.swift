@@ -23,14 +23,17 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// Time, ids and random bytes that replay exactly: the clock moves one second per reading, ids count up.
 final class Determinism: Sendable {
     private let state: Mutex<(millis: Int64, id: Int, random: SeededGenerator)>
+    private let stepMillis: Int64
 
-    init(start: String = "2026-03-02T09:00:00.000Z", seed: UInt64 = 42) {
+    /// `stepMillis` is how far the clock moves per reading (0: it stands still).
+    init(start: String = "2026-03-02T09:00:00.000Z", seed: UInt64 = 42, stepMillis: Int64 = 1_000) {
         state = Mutex((Timestamp(iso8601: start)!.millisecondsSince1970, 0, SeededGenerator(state: seed)))
+        self.stepMillis = stepMillis
     }
 
     func now() -> Timestamp {
         state.withLock {
-            $0.millis += 1_000
+            $0.millis += stepMillis
             return Timestamp(millisecondsSince1970: $0.millis)
         }
     }

@@ -6,8 +6,12 @@ extension SQLiteSyncStore {
     public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullResponse {
         let (column, scope) = Self.scopeFilter(session.account)
         return try await writer.read { db in
-            let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0
-            guard cursor <= maxSeq else {
+            // Only the caller's own scope is consulted, so neither the cursor nor this check tells
+            // anything about other people's cases. A record's seq only grows and it never leaves its
+            // scope, so a genuine cursor is never past the scope's latest change.
+            let scopeMax = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(seq) FROM records WHERE \(column) = ?"), arguments: [scope.value]) ?? 0
+            guard cursor <= scopeMax else {
                 throw ServiceError(
                     .resyncRequired, "this cursor is not from this server's history; pull again from the start")
             }
@@ -18,7 +22,7 @@ extension SQLiteSyncStore {
             let hasMore = rows.count > limit
             let decoder = WireCoding.decoder()
             let changes = try rows.prefix(limit).map { try Self.change(from: $0, decoder: decoder) }
-            let newCursor = hasMore ? changes.last!.seq : maxSeq
+            let newCursor = changes.last?.seq ?? cursor
             var checksum: StateChecksum?
             if !hasMore {
                 let digest = try Row.fetchOne(db, sql: "SELECT count, sum FROM scope_digests WHERE scope = ?", arguments: [scope.key])

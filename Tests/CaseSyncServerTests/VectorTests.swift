@@ -1,0 +1,126 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Replays `Protocol/vectors/*.json` against the server: every request must get exactly the
+/// recorded response. The client's tests load the same files. Set CASESYNC_RECORD_VECTORS=1 to
+/// rewrite the expected responses after a deliberate protocol change (then review the diff).
+@Suite("Protocol test vectors (server side)")
+struct VectorTests {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Protocol/vectors")
+
+    static var files: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+    }
+
+    @Test func thereAreVectors() {
+        #expect(Self.files.count >= 6)
+    }
+
+    @Test(arguments: files)
+    func replay(file: String) async throws {
+        let url = Self.directory.appendingPathComponent(file)
+        var vector = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let server = try TestServer(determinism: Determinism(stepMillis: 0))
+        var tokens: [String: String] = [:]
+        var placeholders: [String: String] = [:]
+        for device in vector["devices"] as? [[String: Any]] ?? [] {
+            let name = try #require(device["name"] as? String)
+            if device["inviteOnly"] as? Bool == true {
+                let invitation = try await server.store.invite(
+                    role: try #require(ActorRole(rawValue: device["role"] as? String ?? "")),
+                    authorityId: device["authority"] as? String, displayName: device["displayName"] as? String ?? name, validFor: 7)
+                placeholders["{{loginCode:\(name)}}"] = invitation.code
+                continue
+            }
+            let redeemed: RedeemResponse
+            if let sibling = device["sameAccountAs"] as? String {
+                redeemed = try await server.device(of: try #require(placeholders["{{accountId:\(sibling)}}"]))
+            } else {
+                redeemed = try await server.device(
+                    try #require(ActorRole(rawValue: device["role"] as? String ?? "")), name: device["displayName"] as? String ?? name,
+                    authority: device["authority"] as? String)
+            }
+            tokens[name] = redeemed.token
+            placeholders["{{clientId:\(name)}}"] = redeemed.clientId
+            placeholders["{{accountId:\(name)}}"] = redeemed.account.id
+        }
+        let stepsData = try JSONSerialization.data(withJSONObject: try #require(vector["steps"] as? [[String: Any]]))
+        let record = ProcessInfo.processInfo.environment["CASESYNC_RECORD_VECTORS"] == "1"
+        let app = Application(router: server.router)
+        let placeholderMap = placeholders
+        let tokenMap = tokens
+        let recorded = try await app.test(.router) { client -> Data in
+            let steps = try #require(try JSONSerialization.jsonObject(with: stepsData) as? [[String: Any]])
+            var recordedSteps = steps
+            for (index, step) in steps.enumerated() {
+                let request = try #require(step["request"] as? [String: Any])
+                var headers: HTTPFields = [:]
+                if request["omitVersion"] as? Bool != true {
+                    headers[HTTPField.Name(ProtocolVersion.headerName)!] = (request["version"] as? String) ?? "1"
+                }
+                if let device = step["device"] as? String, let token = tokenMap[device] {
+                    headers[.authorization] = "Bearer \(token)"
+                }
+                var body: ByteBuffer?
+                if let raw = request["rawBody"] as? String {
+                    body = ByteBuffer(string: raw)
+                } else if let object = request["body"] {
+                    body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: substitute(object, placeholderMap)))
+                }
+                let method = HTTPRequest.Method(rawValue: try #require(request["method"] as? String))!
+                let path = try #require(request["path"] as? String)
+                let (status, answer) = try await client.execute(uri: path, method: method, headers: headers, body: body) {
+                    response in
+                    (Int(response.status.code), try JSONSerialization.jsonObject(with: Data(buffer: response.body)))
+                }
+                let expected = try #require(step["response"] as? [String: Any])
+                if record {
+                    recordedSteps[index]["response"] = ["status": status, "body": reverse(answer, placeholderMap)]
+                } else {
+                    #expect(status == expected["status"] as? Int, "\(file) step \(index + 1): status")
+                    let want = substitute(expected["body"] ?? NSNull(), placeholderMap)
+                    #expect(canonical(answer) == canonical(want), "\(file) step \(index + 1): body")
+                }
+            }
+            return try JSONSerialization.data(withJSONObject: recordedSteps)
+        }
+        if record {
+            vector["steps"] = try JSONSerialization.jsonObject(with: recorded)
+            let data = try JSONSerialization.data(withJSONObject: vector, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try (String(decoding: data, as: UTF8.self) + "\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+/// Replaces placeholder strings (`{{clientId:anna}}`) inside a JSON value.
+func substitute(_ value: Any, _ map: [String: String]) -> Any {
+    switch value {
+    case let text as String:
+        var result = text
+        for (key, replacement) in map { result = result.replacingOccurrences(of: key, with: replacement) }
+        return result
+    case let array as [Any]: return array.map { substitute($0, map) }
+    case let object as [String: Any]: return object.mapValues { substitute($0, map) }
+    default: return value
+    }
+}
+
+/// Puts placeholders back where the actual values stand (for recording).
+func reverse(_ value: Any, _ map: [String: String]) -> Any {
+    substitute(value, Dictionary(map.map { ($0.value, $0.key) }, uniquingKeysWith: { min($0, $1) }))
+}
+
+/// A JSON value as sorted-key text, for comparison.
+func canonical(_ value: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else {
+        return "\(value)"
+    }
+    return String(decoding: data, as: UTF8.self)
+}
