@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Validates Protocol/openapi.yaml and checks every exchange in Protocol/vectors against it.
+
+Exits non-zero on the first kind of failure it finds, naming the vector, step and problem.
+Needs openapi-spec-validator and jsonschema (tools/test installs them when missing).
+"""
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+spec, _ = read_from_filename(os.path.join(ROOT, "Protocol", "openapi.yaml"))
+validate(spec)
+print("openapi.yaml: valid OpenAPI", spec["openapi"])
+
+
+def validator(schema):
+    return jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def operation(method, path):
+    return spec["paths"].get(path.split("?")[0], {}).get(method.lower())
+
+
+failures = 0
+checked = 0
+for file in sorted(glob.glob(os.path.join(ROOT, "Protocol", "vectors", "*.json"))):
+    vector = json.load(open(file))
+    for index, step in enumerate(vector["steps"], 1):
+        where = f"{os.path.basename(file)} step {index}"
+        request, response = step["request"], step["response"]
+        op = operation(request["method"], request["path"])
+        if op is None:
+            if response["status"] != 404:
+                print(f"{where}: {request['method']} {request['path']} is not in openapi.yaml"); failures += 1
+            continue
+        status = str(response["status"])
+        if status not in op["responses"]:
+            print(f"{where}: status {status} is not documented for {request['path']}"); failures += 1
+            continue
+        body_schema = op["responses"][status]
+        if "$ref" in body_schema:
+            body_schema = spec["components"]["responses"][body_schema["$ref"].split("/")[-1]]
+        schema = body_schema["content"]["application/json"]["schema"]
+        errors = list(validator(schema).iter_errors(response["body"]))
+        if status.startswith("2") and "body" in request and "requestBody" in op:
+            request_schema = op["requestBody"]["content"]["application/json"]["schema"]
+            errors += list(validator(request_schema).iter_errors(request["body"]))
+        for error in errors[:3]:
+            print(f"{where}: {error.message} at {'/'.join(map(str, error.absolute_path))}")
+        failures += len(errors)
+        checked += 1
+
+print(f"vectors: {checked} exchanges checked against openapi.yaml")
+if failures:
+    print(f"{failures} problem(s)")
+    sys.exit(1)
