@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "CaseSyncServer", "CaseSyncCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -10,7 +10,7 @@ public enum CaseRules {
         _ mutation: Mutation, by actor: MutationActor, to current: VersionedCase?, context: ApplyContext
     ) -> MutationEffect {
         if case .create(let newCase) = mutation.operation {
-            return create(mutation, newCase, by: actor, exists: current != nil, context: context)
+            return create(mutation, newCase, by: actor, exists: current != nil || context.recordIdInUse, context: context)
         }
         guard let current, !current.deleted, actor.canSee(current.record) else {
             return .rejected(mutation, notVisible)

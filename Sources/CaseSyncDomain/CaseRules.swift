@@ -54,6 +54,8 @@ public struct ApplyContext {
     public var conflictRaisedBy: ActorRole?
     /// Whether a message with the id an `add_message` names exists already.
     public var messageExists: Bool
+    /// Whether any record (not only a case) already has the id a `create` names.
+    public var recordIdInUse: Bool = false
     /// Makes ids for records the rules create (events, conflicts).
     public var makeId: () -> String
 

@@ -188,3 +188,18 @@ struct PushPullTests {
         }
     }
 }
+
+@Suite("Record ids")
+struct RecordIdTests {
+    @Test func aNewCaseCannotTakeTheIdOfAnotherRecord() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        let page = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        let eventId = try #require(page.changes.first { $0.type == .event }?.id)
+        let response = try await server.transport.push(
+            PushRequest(clientId: anna.clientId, mutations: [.create(2, caseId: eventId)]), token: anna.token)
+        #expect(response.outcomes.first?.code == .caseExists)
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == page, "the event is untouched")
+    }
+}

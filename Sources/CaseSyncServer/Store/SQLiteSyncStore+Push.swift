@@ -74,7 +74,9 @@ extension SQLiteSyncStore {
                 conflictVersion = row["version"]
             }
         case .addMessage(let id, _):
-            context.messageExists = try Bool.fetchOne(db, sql: "SELECT 1 FROM records WHERE id = ?", arguments: [id]) != nil
+            context.messageExists = try recordExists(db, id: id)
+        case .create:
+            context.recordIdInUse = try current == nil && recordExists(db, id: mutation.caseId)
         default:
             break
         }
@@ -120,6 +122,11 @@ extension SQLiteSyncStore {
                 deleted: false, body: resolved)
         }
         return effect.outcome
+    }
+
+    /// Whether any record, of any type and scope, has this id (record ids are unique across types).
+    private func recordExists(_ db: Database, id: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM records WHERE id = ?"), arguments: [id]) != nil
     }
 
     func loadCase(_ db: Database, id: String, decoder: JSONDecoder) throws -> VersionedCase? {

@@ -1,0 +1,57 @@
+import CaseSyncCore
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import GRDB
+import Testing
+
+@Suite("Database migrations")
+struct MigrationTests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-migrations-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func theServerCreatesItsDataDirectoryAndAWALDatabaseAndReopensIt() async throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let configuration = ServerConfiguration(dataDirectory: root.appendingPathComponent("data/nested").path)
+        let store = try openStore(configuration, logger: quietLogger)
+        let invitation = try await store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        // Opening again applies nothing twice and keeps the data.
+        let reopened = try openStore(configuration, logger: quietLogger)
+        let device = try await reopened.redeem(RedeemRequest(code: invitation.code, deviceName: nil))
+        #expect(device.account.displayName == "Anna")
+        let queue = try DatabaseQueue(path: configuration.databasePath)
+        let tables = ["accounts", "login_codes", "devices", "mutation_outcomes", "records", "scope_digests"]
+        let (mode, applied, existing, tokenHashes, codeHashes) = try await queue.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
+             try tables.filter { try db.tableExists($0) },
+             try String.fetchAll(db, sql: "SELECT token_hash FROM devices"),
+             try String.fetchAll(db, sql: "SELECT code_hash FROM login_codes"))
+        }
+        #expect(mode == "wal")
+        #expect(applied == ["v1: accounts, devices, records, outcomes, digests"])
+        #expect(existing == tables)
+        // Only hashes of codes and tokens are stored.
+        #expect(tokenHashes.count == 1 && tokenHashes[0].count == 64 && tokenHashes[0] != device.token)
+        #expect(codeHashes.count == 1 && !codeHashes[0].contains(invitation.code))
+    }
+
+    @Test func theClientDatabaseMigratesOnceAndKeepsItsState() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent("casesync.sqlite").path
+        _ = try LocalDatabase(path: path)
+        _ = try LocalDatabase(path: path)
+        let queue = try DatabaseQueue(path: path)
+        let tables = ["account", "records", "outbox", "dead_letters"]
+        let (applied, existing) = try queue.read { db in
+            (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), try tables.filter { try db.tableExists($0) })
+        }
+        #expect(applied == ["v1: account, records, outbox, dead letters"])
+        #expect(existing == tables)
+    }
+}
