@@ -44,7 +44,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "casesync-server",
-            dependencies: ["CaseSyncServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CaseSyncServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         .testTarget(name: "CaseSyncProtocolTests", dependencies: ["CaseSyncProtocol"]),
         .testTarget(name: "CaseSyncDomainTests", dependencies: ["CaseSyncDomain"]),

@@ -51,6 +51,10 @@ public struct CaseSyncClient: Sendable {
             }
             response = try await transport.redeem(RedeemRequest(code: code, deviceName: deviceName))
         } catch let error as SyncTransportError {
+            if case .unreachable(let reason) = error {
+                throw ClientError(
+                    .unreachable, "cannot reach the server at \(serverURL) (\(reason)); check the address and that the server runs")
+            }
             throw ClientError.from(error)
         }
         try await database.writer.write { db in

@@ -2,6 +2,8 @@ import ArgumentParser
 import CaseSyncProtocol
 import CaseSyncServer
 import Foundation
+import GRDB
+import NIOCore
 import Hummingbird
 import Logging
 
@@ -47,10 +49,16 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
-        let app = try exitOnServiceError { try buildApplication(configuration) }
+        let app = try await exitOnServiceError { try buildApplication(configuration) }
         var logger = Logger(label: "casesync-server")
         logger.info("data directory \(configuration.dataDirectory)")
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            FileHandle.standardError.write(
+                Data("casesync-server: port \(resolvedPort) on \(configuration.host) is in use; stop the other server or pass --port\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -89,12 +97,12 @@ struct Invite: AsyncParsableCommand {
         var logger = Logger(label: "casesync-server")
         logger.logLevel = .warning
         let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
-        let store = try exitOnServiceError { try openStore(configuration, logger: logger) }
+        let store = try await exitOnServiceError { try openStore(configuration, logger: logger) }
         let invitation: Invitation
         if let account {
-            invitation = try await exitOnServiceErrorAsync { try await store.inviteDevice(accountId: account, validFor: days) }
+            invitation = try await exitOnServiceError { try await store.inviteDevice(accountId: account, validFor: days) }
         } else {
-            invitation = try await exitOnServiceErrorAsync {
+            invitation = try await exitOnServiceError {
                 try await store.invite(
                     role: ActorRole(rawValue: role!)!, authorityId: authority, displayName: name!, validFor: days)
             }
@@ -119,26 +127,22 @@ struct Migrate: AsyncParsableCommand {
         var logger = Logger(label: "casesync-server")
         logger.logLevel = .warning
         let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
-        _ = try exitOnServiceError { try openStore(configuration, logger: logger) }
+        _ = try await exitOnServiceError { try openStore(configuration, logger: logger) }
         print("database at \(configuration.databasePath) is up to date")
     }
 }
 
-/// Runs `body`, turning a service error into a message on standard error and exit code 1.
-func exitOnServiceError<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as ServiceError {
-        FileHandle.standardError.write(Data("casesync-server: \(error.message)\n".utf8))
-        throw ExitCode.failure
-    }
-}
-
-func exitOnServiceErrorAsync<T>(_ body: () async throws -> T) async throws -> T {
+/// Runs `body`, turning a service error (or a database that cannot be opened) into a message on
+/// standard error and exit code 1.
+func exitOnServiceError<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as ServiceError {
         FileHandle.standardError.write(Data("casesync-server: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as DatabaseError {
+        FileHandle.standardError.write(
+            Data("casesync-server: the database cannot be used (\(error.resultCode)); check --data-dir and its permissions\n".utf8))
         throw ExitCode.failure
     }
 }
