@@ -33,6 +33,20 @@ extension CaseSyncClient {
         return report
     }
 
+    /// Why a rejected mutation is refused, as the user should read it: a change of a case whose filing
+    /// was refused says so, instead of the server's bare "no case with this id".
+    static func deadLetterReason(_ db: Database, outcome: MutationOutcome, mutation: Mutation) throws -> (ErrorCode, String) {
+        let code = outcome.code ?? .invalidRequest
+        let message = outcome.message ?? "refused"
+        guard code == .caseNotFound else { return (code, message) }
+        for letter in try LocalDatabase.deadLetters(db, caseId: mutation.caseId) {
+            if case .create = letter.mutation.operation {
+                return (.dependsOnRejected, "not applied: filing this case was refused (\(letter.message))")
+            }
+        }
+        return (code, message)
+    }
+
     /// Fetches what changed without sending the outbox (pending edits stay rebased on top).
     @discardableResult
     public func pull(transport: any SyncTransport) async throws -> SyncReport {
@@ -62,12 +76,12 @@ extension CaseSyncClient {
             try await database.writer.write { db in
                 for (outcome, mutation) in zip(response.outcomes, batch) {
                     if outcome.status == .rejected {
+                        let (code, message) = try Self.deadLetterReason(db, outcome: outcome, mutation: mutation)
                         try db.execute(
                             sql: "INSERT OR REPLACE INTO dead_letters (mutation_id, case_id, body, code, message, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
                             arguments: [
-                                mutation.mutationId, mutation.caseId, try LocalDatabase.encoder.encode(mutation),
-                                (outcome.code ?? .invalidRequest).rawValue, outcome.message ?? "rejected",
-                                now.millisecondsSince1970,
+                                mutation.mutationId, mutation.caseId, try LocalDatabase.encoder.encode(mutation), code.rawValue,
+                                message, now.millisecondsSince1970,
                             ])
                     }
                     try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])

@@ -27,6 +27,7 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let payloadTooLarge = ErrorCode("payload_too_large")
     public static let batchTooLarge = ErrorCode("batch_too_large")
     public static let mutationGap = ErrorCode("mutation_gap")
+    public static let mutationIdReused = ErrorCode("mutation_id_reused")
     public static let clientMismatch = ErrorCode("client_mismatch")
     public static let invalidCursor = ErrorCode("invalid_cursor")
     public static let resyncRequired = ErrorCode("resync_required")
@@ -44,6 +45,10 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let forbiddenForRole = ErrorCode("forbidden_for_role")
     public static let conflictNotFound = ErrorCode("conflict_not_found")
     public static let messageExists = ErrorCode("message_exists")
+
+    // MARK: Client-side codes (never sent by a server)
+    /// A mutation of a case whose creation the server refused.
+    public static let dependsOnRejected = ErrorCode("depends_on_rejected")
 }
 
 /// The body of every error response: `{"error": {"code": …, "message": …, "details": …}}`.

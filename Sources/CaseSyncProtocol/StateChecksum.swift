@@ -21,19 +21,13 @@ public struct StateChecksum: Codable, Sendable, Hashable, CustomStringConvertibl
 
     /// The hash one live record adds to the sum.
     public static func contribution(type: RecordType, id: String, version: Int64) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
-        }
-        mix(type.rawValue.utf8)
-        mix(CollectionOfOne(UInt8(ascii: "/")))
-        mix(id.utf8)
-        mix(CollectionOfOne(UInt8(ascii: "/")))
-        mix(String(version).utf8)
-        return hash
+        var hash = FNV1a64()
+        hash.mix(type.rawValue.utf8)
+        hash.mix(CollectionOfOne(UInt8(ascii: "/")))
+        hash.mix(id.utf8)
+        hash.mix(CollectionOfOne(UInt8(ascii: "/")))
+        hash.mix(String(version).utf8)
+        return hash.value
     }
 }
 
@@ -58,4 +52,24 @@ public struct ChecksumAccumulator: Sendable, Hashable {
     }
 
     public var checksum: StateChecksum { StateChecksum(count: count, sum: sum) }
+}
+
+/// The 64-bit FNV-1a hash: fast, stable across platforms, not cryptographic.
+public struct FNV1a64: Sendable, Hashable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value = value &* 0x0000_0100_0000_01b3
+        }
+    }
+
+    public static func hash<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+        var hasher = FNV1a64()
+        hasher.mix(bytes)
+        return hasher.value
+    }
 }

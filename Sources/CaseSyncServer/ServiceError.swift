@@ -27,7 +27,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .clientMismatch: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .mutationGap: .conflict
+        case .mutationGap, .mutationIdReused: .conflict
         case .resyncRequired: .gone
         case .payloadTooLarge: .contentTooLarge
         default: .internalServerError

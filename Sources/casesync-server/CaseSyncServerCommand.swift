@@ -12,7 +12,7 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-server",
         abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
-        subcommands: [Serve.self, Invite.self, Migrate.self],
+        subcommands: [Serve.self, Invite.self, Migrate.self, Compact.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -129,6 +129,27 @@ struct Migrate: AsyncParsableCommand {
         let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
         _ = try await exitOnServiceError { try openStore(configuration, logger: logger) }
         print("database at \(configuration.databasePath) is up to date")
+    }
+}
+
+struct Compact: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drop deletion records older than the retention horizon.",
+        discussion: "Clients whose last sync is older than the horizon then pull their cases again in full, keeping their unsent changes.")
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "Keep deletion records this many days.") var retentionDays: Int = 90
+
+    func validate() throws {
+        guard retentionDays >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "casesync-server")
+        logger.logLevel = .warning
+        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
+        let store = try await exitOnServiceError { try openStore(configuration, logger: logger) }
+        let report = try await exitOnServiceError { try await store.compact(retentionDays: retentionDays) }
+        print("removed \(report.tombstonesRemoved) deletion record(s); cursors below \(report.compactedThrough) will pull again in full")
     }
 }
 

@@ -161,3 +161,26 @@ struct LocalStoreTests {
         #expect(detail.pending.first?.predicted?.status == .applied)
     }
 }
+
+@Suite("Dead letters of dependent mutations")
+struct DependentRejectionTests {
+    @Test func changesOfACaseWhoseFilingWasRefusedSaySo() async throws {
+        let transport = ScriptedTransport(push: [
+            .success(PushResponse(outcomes: [
+                .rejected(1, .invalidValue, "authorityId must name the authority"),
+                .rejected(2, .caseNotFound, "no case with this id is visible to you"),
+                .rejected(3, .caseNotFound, "no case with this id is visible to you"),
+            ], lastMutationId: 3))
+        ])
+        let client = try await LocalStoreTests.loggedIn(transport)
+        let caseId = try client.createObjection(authorityId: "utrecht", fields: LocalStoreTests.fields, submit: true)
+        try client.sendMessage(caseId: caseId, body: "Hello")
+        let report = try await client.sync(transport: transport)
+        #expect(report.rejected == 3)
+        let letters = try client.deadLetters()
+        #expect(letters.map(\.code) == [.invalidValue, .dependsOnRejected, .dependsOnRejected])
+        #expect(letters[1].message == "not applied: filing this case was refused (authorityId must name the authority)")
+        #expect(try client.cases().isEmpty, "the refused case does not linger on the device")
+        #expect(try client.pendingMutations().isEmpty, "nothing blocks the outbox")
+    }
+}

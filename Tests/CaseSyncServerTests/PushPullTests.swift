@@ -43,6 +43,22 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
     }
 
+    @Test func aReusedMutationIdWithOtherContentIsRefusedWhole() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        // A device restored from an old backup numbers a new change 1 again.
+        await #expect {
+            _ = try await server.transport.push(
+                PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "b"), .create(2, caseId: "c")]), token: anna.token)
+        } throws: { error in
+            guard case .server(409, let body) = error as? SyncTransportError else { return false }
+            return body.code == .mutationIdReused && body.details?["mutationId"] == "1"
+        }
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
+    }
+
     @Test func malformedBatchesAreRefused() async throws {
         let server = try TestServer(limits: ProtocolLimits(maxMutationsPerPush: 2))
         let anna = try await server.device(.citizen, name: "Anna")

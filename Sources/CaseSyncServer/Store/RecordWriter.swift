@@ -11,8 +11,12 @@ struct RecordWriter {
     private var digestDeltas: [String: ChecksumAccumulator] = [:]
     private let encoder = WireCoding.encoder()
 
-    init(_ db: Database) throws {
+    /// When the writes happen (kept per record, for the compaction horizon).
+    let now: Timestamp
+
+    init(_ db: Database, now: Timestamp) throws {
         self.db = db
+        self.now = now
         self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0) + 1
     }
 
@@ -48,12 +52,13 @@ struct RecordWriter {
         }
         try db.cachedStatement(
             sql: """
-                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
-                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body
+                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
+                    changed_at = excluded.changed_at
                 """
-        ).execute(arguments: [id, type.rawValue, caseId, citizenId, authorityId, nextSeq, version, deleted, data])
+        ).execute(arguments: [id, type.rawValue, caseId, citizenId, authorityId, nextSeq, version, deleted, data, now.millisecondsSince1970])
         nextSeq += 1
         if !deleted {
             for scope in Self.scopes(citizenId: citizenId, authorityId: authorityId) {

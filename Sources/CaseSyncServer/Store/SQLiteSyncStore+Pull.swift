@@ -15,6 +15,15 @@ extension SQLiteSyncStore {
                 throw ServiceError(
                     .resyncRequired, "this cursor is not from this server's history; pull again from the start")
             }
+            if cursor > 0 {
+                let horizon = try Int64.fetchOne(db, sql: "SELECT compacted_through FROM server_state") ?? 0
+                guard cursor >= horizon else {
+                    throw ServiceError(
+                        .resyncRequired,
+                        "deletions older than this cursor were compacted away; pull again from the start",
+                        details: ["compactedThrough": String(horizon)])
+                }
+            }
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT seq, type, id, case_id, version, deleted, body FROM records WHERE \(column) = ? AND seq > ? ORDER BY seq LIMIT ?"),

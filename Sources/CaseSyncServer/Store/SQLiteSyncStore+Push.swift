@@ -16,20 +16,23 @@ extension SQLiteSyncStore {
             if let first = request.mutations.first, first.mutationId > last + 1 {
                 throw PushValidation.gap(expected: last + 1, got: first.mutationId)
             }
-            var writer = try RecordWriter(db)
+            var writer = try RecordWriter(db, now: now)
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
             let encoder = WireCoding.encoder()
             for mutation in request.mutations {
+                let fingerprint = Int64(bitPattern: FNV1a64.hash(try encoder.encode(mutation)))
                 if mutation.mutationId <= last {
-                    outcomes.append(try storedOutcome(db, clientId: session.clientId, mutation: mutation, decoder: decoder))
+                    outcomes.append(
+                        try storedOutcome(
+                            db, clientId: session.clientId, mutation: mutation, fingerprint: fingerprint, decoder: decoder))
                     continue
                 }
                 let outcome = try apply(mutation, by: actor, now: now, db: db, writer: &writer, decoder: decoder)
                 try db.cachedStatement(
-                    sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome) VALUES (?, ?, ?)"
-                ).execute(arguments: [session.clientId, mutation.mutationId, try encoder.encode(outcome)])
+                    sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [session.clientId, mutation.mutationId, try encoder.encode(outcome), fingerprint])
                 outcomes.append(outcome)
             }
             let newLast = max(last, request.mutations.last?.mutationId ?? last)
@@ -43,16 +46,24 @@ extension SQLiteSyncStore {
         }
     }
 
-    private func storedOutcome(_ db: Database, clientId: String, mutation: Mutation, decoder: JSONDecoder) throws
-        -> MutationOutcome
-    {
-        guard let data = try Data.fetchOne(
-            db, sql: "SELECT outcome FROM mutation_outcomes WHERE client_id = ? AND mutation_id = ?",
+    /// The outcome a repeated mutation got the first time. A different mutation under a used id means
+    /// the device's outbox is out of step with the server (its data was restored, say): refused whole.
+    private func storedOutcome(
+        _ db: Database, clientId: String, mutation: Mutation, fingerprint: Int64, decoder: JSONDecoder
+    ) throws -> MutationOutcome {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT outcome, fingerprint FROM mutation_outcomes WHERE client_id = ? AND mutation_id = ?",
             arguments: [clientId, mutation.mutationId])
         else {
             throw ServiceError(.internalError, "the outcome of an earlier mutation is missing")
         }
-        return try decoder.decode(MutationOutcome.self, from: data)
+        if let stored = row["fingerprint"] as Int64?, stored != fingerprint {
+            throw ServiceError(
+                .mutationIdReused,
+                "mutation \(mutation.mutationId) was used before for a different change; this device is out of step with the server (was its data restored from a backup?); log in again on a fresh --home",
+                details: ["mutationId": String(mutation.mutationId)])
+        }
+        return try decoder.decode(MutationOutcome.self, from: row["outcome"] as Data)
     }
 
     /// Looks up what the rules need, applies them, and writes what they produce.

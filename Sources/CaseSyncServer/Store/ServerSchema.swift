@@ -59,6 +59,22 @@ enum ServerSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2: change times, compaction horizon, mutation fingerprints") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE records ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX records_tombstones ON records(changed_at) WHERE deleted = 1;
+                    -- Single-row facts about the store; compacted_through: tombstones at or below
+                    -- this seq may be gone, so a cursor below it must pull from the start.
+                    CREATE TABLE server_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        compacted_through INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO server_state (id) VALUES (1);
+                    -- A hash of each mutation's content, to tell a true retry from a reused id.
+                    ALTER TABLE mutation_outcomes ADD COLUMN fingerprint INTEGER;
+                    """)
+        }
         return migrator
     }
 }

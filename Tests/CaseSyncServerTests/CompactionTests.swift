@@ -1,0 +1,52 @@
+import CaseSyncCore
+import CaseSyncDomain
+import CaseSyncProtocol
+import CaseSyncServer
+import Testing
+
+@Suite("Tombstones and compaction")
+struct CompactionTests {
+    @Test func aClientOlderThanTheHorizonResyncsAndKeepsItsPendingEdits() async throws {
+        let server = try TestServer()
+        let transport = server.transport
+        let phone = try await server.client(.citizen, name: "Anna", transport: transport)
+        let anna = try #require(try phone.account()).account.id
+        let laptop = try await server.client(.citizen, name: "Anna", account: anna, transport: transport)
+        let fields: [CaseField: String] = [.title: "T", .grounds: "G", .decisionReference: "R", .decisionDate: "2026-03-02"]
+        let keep = try phone.createObjection(authorityId: "utrecht", fields: fields, submit: true)
+        let drop = try phone.createObjection(authorityId: "utrecht", fields: fields, submit: false)
+        try await phone.sync(transport: transport)
+        try await laptop.sync(transport: transport)
+        #expect(Set(try laptop.cases().map(\.id)) == [keep, drop])
+
+        // The laptop goes offline with an edit; meanwhile the draft is deleted and history compacted.
+        try laptop.edit(caseId: keep, set: [.contactEmail: "anna@example.org"])
+        try phone.deleteDraft(caseId: drop)
+        try await phone.sync(transport: transport)
+        let report = try await server.store.compact(retentionDays: 0)
+        #expect(report.tombstonesRemoved == 2, "the draft and its created event")
+        #expect(report.compactedThrough > 0)
+
+        // The laptop's cursor is older than the horizon: it is told to resync, does so, and its edit survives.
+        let result = try await laptop.sync(transport: transport)
+        #expect(result.repaired)
+        #expect(try laptop.cases().map(\.id) == [keep], "the deletion reached the laptop through the full pull")
+        #expect(try laptop.detail(caseId: keep).local.record.fields["contactEmail"] == "anna@example.org")
+        try await phone.sync(transport: transport)
+        #expect(try phone.detail(caseId: keep).local.record.fields["contactEmail"] == "anna@example.org")
+        #expect(try phone.localChecksum() == laptop.localChecksum())
+    }
+
+    @Test func compactionKeepsTombstonesInsideTheRetention() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a")]), token: anna.token)
+        let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        let delete = Mutation(mutationId: 2, caseId: "a", baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [delete]), token: anna.token)
+        let report = try await server.store.compact(retentionDays: 30)
+        #expect(report.tombstonesRemoved == 0 && report.compactedThrough == 0)
+        let next = try await server.transport.pull(cursor: first.cursor, limit: nil, token: anna.token)
+        #expect(next.changes.allSatisfy(\.deleted) && next.changes.count == 2)
+    }
+}
