@@ -116,6 +116,18 @@ extension CaseSyncClient {
         try database.writer.read { db in try Self.checksum(db) }
     }
 
+    /// The server state this device holds, record by record in sequence order, with each record's data
+    /// as the protocol's JSON (for audits, exports and convergence checks).
+    public func serverCopy() throws -> [StoredRecord] {
+        try database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT type, id, case_id, version, seq, body FROM records ORDER BY seq").compactMap { row in
+                guard let type = RecordType(rawValue: row["type"]) else { return nil }
+                return StoredRecord(
+                    type: type, id: row["id"], caseId: row["case_id"], version: row["version"], seq: row["seq"], data: row["body"])
+            }
+        }
+    }
+
     static func checksum(_ db: Database) throws -> StateChecksum {
         var accumulator = ChecksumAccumulator()
         let cursor = try Row.fetchCursor(db, sql: "SELECT type, id, version FROM records")

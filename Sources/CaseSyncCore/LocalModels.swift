@@ -1,5 +1,6 @@
 import CaseSyncDomain
 import CaseSyncProtocol
+import Foundation
 
 /// The logged-in account of this device.
 public struct LocalAccount: Sendable, Hashable, Codable {
@@ -77,4 +78,15 @@ public struct SyncReport: Sendable, Hashable, Codable {
     /// True when the checksum disagreed and the client re-pulled its whole scope.
     public var repaired = false
     public init() {}
+}
+
+/// One record of the server state a device holds.
+public struct StoredRecord: Sendable, Hashable {
+    public var type: RecordType
+    public var id: String
+    public var caseId: String
+    public var version: Int64
+    public var seq: Int64
+    /// The record as the protocol's JSON (sorted keys).
+    public var data: Data
 }

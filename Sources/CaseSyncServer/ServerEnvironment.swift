@@ -7,14 +7,20 @@ public struct ServerEnvironment: Sendable {
     public var now: @Sendable () -> Timestamp
     public var makeId: @Sendable () -> String
     public var randomBytes: @Sendable (Int) -> [UInt8]
+    /// Called inside a push's transaction after each mutation is applied, with how many are applied so
+    /// far. Throwing here aborts the transaction as a crash would: fault-injection tests use it to stop
+    /// the server in the middle of a batch. Does nothing by default.
+    public var midPush: @Sendable (_ appliedSoFar: Int) throws -> Void
 
     public init(
         now: @escaping @Sendable () -> Timestamp, makeId: @escaping @Sendable () -> String,
-        randomBytes: @escaping @Sendable (Int) -> [UInt8]
+        randomBytes: @escaping @Sendable (Int) -> [UInt8],
+        midPush: @escaping @Sendable (_ appliedSoFar: Int) throws -> Void = { _ in }
     ) {
         self.now = now
         self.makeId = makeId
         self.randomBytes = randomBytes
+        self.midPush = midPush
     }
 
     /// The real clock, random UUIDs and the system's secure random source.

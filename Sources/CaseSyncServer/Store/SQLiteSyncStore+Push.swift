@@ -34,6 +34,7 @@ extension SQLiteSyncStore {
                     sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
                 ).execute(arguments: [session.clientId, mutation.mutationId, try encoder.encode(outcome), fingerprint])
                 outcomes.append(outcome)
+                try environment.midPush(outcomes.count)
             }
             let newLast = max(last, request.mutations.last?.mutationId ?? last)
             if newLast != last {

@@ -1,0 +1,120 @@
+import CaseSyncCore
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import Synchronization
+
+/// SplitMix64: one seed, one sequence.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The schedule's only source of chance, time and identity. Every draw happens on the scheduler's
+/// one task, in program order, so a seed replays exactly.
+final class SimSource: Sendable {
+    private let random: Mutex<SplitMix64>
+    private let clock: Mutex<Int64>
+    private let ids = Mutex(0)
+    let seed: UInt64
+
+    init(seed: UInt64) {
+        self.seed = seed
+        random = Mutex(SplitMix64(state: seed))
+        clock = Mutex(Timestamp(iso8601: "2026-03-02T08:00:00.000Z")!.millisecondsSince1970)
+    }
+
+    func int(_ range: Range<Int>) -> Int { random.withLock { Int.random(in: range, using: &$0) } }
+    func chance(_ probability: Double) -> Bool { random.withLock { Double.random(in: 0..<1, using: &$0) } < probability }
+    func pick<T>(_ items: [T]) -> T? { items.isEmpty ? nil : items[int(0..<items.count)] }
+    func bytes(_ count: Int) -> [UInt8] { random.withLock { generator in (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) } } }
+
+    /// The wall clock moves a millisecond per reading, and more when the scheduler lets time pass.
+    func now() -> Timestamp { clock.withLock { $0 += 1; return Timestamp(millisecondsSince1970: $0) } }
+    func advance(milliseconds: Int64) { clock.withLock { $0 += milliseconds } }
+
+    func makeId() -> String {
+        let number = ids.withLock { $0 += 1; return $0 }
+        let digits = String(number)
+        return "5eed0000-0000-4000-8000-" + String(repeating: "0", count: 12 - digits.count) + digits
+    }
+
+    var clientEnvironment: ClientEnvironment {
+        ClientEnvironment(now: { self.now() }, makeId: { self.makeId() }, sleep: { _ in })
+    }
+}
+
+/// An error the simulated server throws to stop in the middle of a push transaction.
+struct SimulatedCrash: Error {}
+
+/// The server: its real logic and its real SQLite file, restartable (closed and opened again) and
+/// crashable inside a push transaction.
+final class SimServer: Sendable {
+    let path: String
+    let source: SimSource
+    private let state: Mutex<(service: SyncService?, crashAfter: Int?, down: Bool)>
+
+    init(path: String, source: SimSource) throws {
+        self.path = path
+        self.source = source
+        state = Mutex((nil, nil, false))
+        try start()
+    }
+
+    var environment: ServerEnvironment {
+        ServerEnvironment(
+            now: { self.source.now() }, makeId: { self.source.makeId() }, randomBytes: { self.source.bytes($0) },
+            midPush: { applied in try self.crashIfArmed(applied) })
+    }
+
+    private func crashIfArmed(_ applied: Int) throws {
+        let crash = state.withLock { state -> Bool in
+            guard let after = state.crashAfter, applied >= after else { return false }
+            state.crashAfter = nil
+            state.down = true
+            return true
+        }
+        if crash { throw SimulatedCrash() }
+    }
+
+    /// Opens the database file again (after a restart, or a crash that left it down).
+    func start() throws {
+        let store = try SQLiteSyncStore(path: path, environment: environment, limits: ProtocolLimits(), logger: simLogger)
+        state.withLock {
+            $0.service = SyncService(store: store, limits: ProtocolLimits())
+            $0.down = false
+        }
+    }
+
+    func restart() throws {
+        state.withLock { $0.service = nil }
+        try start()
+    }
+
+    /// The next push stops after `mutations` mutations, inside its transaction.
+    func armCrash(afterMutations mutations: Int) { state.withLock { $0.crashAfter = mutations } }
+
+    func disarm() { state.withLock { $0.crashAfter = nil } }
+
+    var isDown: Bool { state.withLock { $0.down } }
+    var store: SQLiteSyncStore? { state.withLock { $0.service?.store as? SQLiteSyncStore } }
+
+    /// The server as a transport, or nil while it is down.
+    var transport: InProcessTransport? {
+        state.withLock { $0.down ? nil : $0.service.map(InProcessTransport.init(service:)) }
+    }
+}
+
+import Logging
+
+let simLogger: Logger = {
+    var logger = Logger(label: "casesync-simulation")
+    logger.logLevel = .critical
+    return logger
+}()
