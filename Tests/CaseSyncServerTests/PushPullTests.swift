@@ -219,3 +219,27 @@ struct RecordIdTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == page, "the event is untouched")
     }
 }
+
+@Suite("Deleting a draft")
+struct DraftDeletionTests {
+    @Test func aDeletedDraftTakesItsConflictRecordsWithIt() async throws {
+        let server = try TestServer()
+        let phone = try await server.device(.citizen, name: "Anna")
+        let laptop = try await server.device(of: phone.account.id)
+        _ = try await server.transport.push(PushRequest(clientId: phone.clientId, mutations: [.create(1, caseId: "a")]), token: phone.token)
+        let edit = { (id: Int64, text: String, millis: Int64) in
+            Mutation(mutationId: id, caseId: "a", baseVersion: 1, hlc: HLCTimestamp(millis: millis, counter: 0, node: "t"),
+                     operation: .edit([FieldChange(field: "grounds", from: "My permit was valid", to: text)]))
+        }
+        _ = try await server.transport.push(PushRequest(clientId: phone.clientId, mutations: [edit(2, "phone", 10)]), token: phone.token)
+        let merged = try await server.transport.push(PushRequest(clientId: laptop.clientId, mutations: [edit(1, "laptop", 20)]), token: laptop.token)
+        #expect(merged.outcomes.first?.status == .merged)
+        let before = try await server.transport.pull(cursor: nil, limit: nil, token: phone.token)
+        #expect(before.changes.contains { $0.type == .conflict })
+        let delete = Mutation(mutationId: 3, caseId: "a", baseVersion: 2, hlc: HLCTimestamp(millis: 30, counter: 0, node: "t"), operation: .delete)
+        _ = try await server.transport.push(PushRequest(clientId: phone.clientId, mutations: [delete]), token: phone.token)
+        let after = try await server.transport.pull(cursor: before.cursor, limit: nil, token: phone.token)
+        #expect(Set(after.changes.filter(\.deleted).map(\.type)) == [.case, .event, .conflict])
+        #expect(after.checksum == StateChecksum(count: 0, sum: 0))
+    }
+}

@@ -107,8 +107,10 @@ extension SimWorld {
                         findings.append("\(name): dead letter \(id) says \(letter.code) but the server said \(outcome.code?.rawValue ?? "?")")
                     }
                 }
+                let caseExists = truth.changes.contains { $0.type == .case && $0.id == mutation.caseId }
                 for conflict in outcome.conflicts ?? [] {
-                    raisedConflicts.insert("\(device.clientId)/\(id)/\(conflict.field)")
+                    // A deleted draft takes its conflict records with it.
+                    if caseExists { raisedConflicts.insert("\(device.clientId)/\(id)/\(conflict.field)") }
                     if case .edit(let changes) = mutation.operation, let change = changes.first(where: { $0.field == conflict.field }) {
                         if conflict.clientValue != change.to || conflict.serverValue == change.from {
                             findings.append("\(name): mutation \(id) reports a conflict on \(conflict.field) that was not concurrent")
@@ -129,8 +131,10 @@ extension SimWorld {
             let events = try device.client.serverCopy().filter { $0.type == .event }
                 .map { try decoder.decode(TimelineEvent.self, from: $0.data) }
             for (_, timeline) in Dictionary(grouping: events, by: \.caseId) {
-                let moves = timeline.filter { $0.type == .statusChanged }.compactMap(\.status)
-                for (a, b) in zip(moves, moves.dropFirst()) where a == b {
+                // Rescheduling a hearing legitimately repeats hearing_scheduled; any other status twice in a
+                // row means a move was applied twice.
+                let moves = timeline.compactMap(\.status)
+                for (a, b) in zip(moves, moves.dropFirst()) where a == b && a != .hearingScheduled {
                     findings.append("\(device.name): the move to \(a.rawValue) is twice in a row in a timeline")
                 }
             }

@@ -150,21 +150,28 @@ extension SQLiteSyncStore {
         return VersionedCase(record: record, version: row["version"], deleted: row["deleted"])
     }
 
-    /// Re-sequences a case's events and messages after the case's visibility changed: into the
-    /// authority's scope on submission, or out of every scope (tombstones) on deletion.
+    /// Re-sequences a case's records after the case's visibility changed: its events and messages
+    /// into the authority's scope on submission; every record of it (conflicts too) out of every scope,
+    /// as tombstones, on deletion.
     private func rewriteChildren(_ db: Database, of record: CaseRecord, writer: inout RecordWriter, deleted: Bool) throws {
+        let types = deleted ? "'event', 'message', 'conflict'" : "'event', 'message'"
         let rows = try Row.fetchAll(
             db,
-            sql: "SELECT id, type, version, body FROM records WHERE case_id = ? AND type IN ('event', 'message') AND deleted = 0 ORDER BY seq",
+            sql: "SELECT id, type, version, citizen_id, authority_id, body FROM records WHERE case_id = ? AND type IN (\(types)) AND deleted = 0 ORDER BY seq",
             arguments: [record.id])
         for row in rows {
             guard let type = RecordType(rawValue: row["type"]) else { continue }
             let body: Data = row["body"]
-            try writer.write(
-                type, id: row["id"], caseId: record.id, citizenId: record.citizenId,
-                authorityId: deleted ? nil : record.authorityVisibility,
-                version: deleted ? (row["version"] as Int64) + 1 : row["version"], deleted: deleted,
-                bodyData: body)
+            if deleted {
+                // The tombstone reaches whoever saw the record.
+                try writer.write(
+                    type, id: row["id"], caseId: record.id, citizenId: row["citizen_id"], authorityId: row["authority_id"],
+                    version: (row["version"] as Int64) + 1, deleted: true, bodyData: body)
+            } else {
+                try writer.write(
+                    type, id: row["id"], caseId: record.id, citizenId: record.citizenId,
+                    authorityId: record.authorityVisibility, version: row["version"], deleted: false, bodyData: body)
+            }
         }
     }
 }
