@@ -137,6 +137,14 @@ public enum CaseRules {
     ) -> MutationEffect {
         let from = current.record.status
         let fields = transition.fields ?? [:]
+        if from == transition.to, from != .hearingScheduled {
+            // Someone made the same move first (two officers deciding at once, say). The status stays;
+            // the fields the move carries merge like edits whose base was empty, so differing values
+            // are resolved by their policy and recorded as conflicts, and the timeline gets no repeat.
+            let changes = fields.keys.sorted().map { FieldChange(field: $0, from: nil, to: fields[$0]) }
+            guard !changes.isEmpty else { return finish(mutation, by: actor, current, record: nil, conflicts: [], context: context) }
+            return edit(mutation, changes, by: actor, current, context: context)
+        }
         if let violation = CaseStateMachine.violation(from: from, to: transition.to, role: actor.role, fields: fields)
             ?? validateFields(fields, by: actor, status: transition.to, context: context)
         {

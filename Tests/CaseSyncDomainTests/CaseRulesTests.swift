@@ -143,3 +143,24 @@ struct CaseRulesTests {
         #expect(CaseRules.apply(empty, by: Self.citizen, to: Self.existing(status: .received), context: Self.context()).outcome.code == .invalidValue)
     }
 }
+
+@Suite("Concurrent moves")
+struct ConcurrentMoveTests {
+    @Test func aSecondDecisionMergesInsteadOfRepeatingTheMove() {
+        var decided = CaseRulesTests.existing(status: .decided, fields: CaseRulesTests.fields.merging(["decisionOutcome": "upheld"]) { $1 })
+        decided.record.clocks["decisionOutcome"] = HLCTimestamp(millis: 5, counter: 0, node: "o1")
+        let later = Mutation(
+            mutationId: 1, caseId: "case-1", baseVersion: 2, hlc: HLCTimestamp(millis: 9, counter: 0, node: "o2"),
+            operation: .transition(StatusTransition(to: .decided, fields: ["decisionOutcome": "rejected"])))
+        let effect = CaseRules.apply(later, by: CaseRulesTests.officer, to: decided, context: CaseRulesTests.context())
+        #expect(effect.outcome.status == .merged)
+        #expect(effect.events.isEmpty, "the timeline does not get a second decision")
+        #expect(effect.updatedCase?.record.fields["decisionOutcome"] == "rejected", "officer-owned: the later clock wins")
+        #expect(effect.conflicts.first?.conflict.serverValue == "upheld")
+        let same = Mutation(
+            mutationId: 2, caseId: "case-1", baseVersion: 2, hlc: HLCTimestamp(millis: 9, counter: 0, node: "o2"),
+            operation: .transition(StatusTransition(to: .decided, fields: ["decisionOutcome": "upheld"])))
+        let repeatEffect = CaseRules.apply(same, by: CaseRulesTests.officer, to: decided, context: CaseRulesTests.context())
+        #expect(repeatEffect.outcome.status == .applied && repeatEffect.updatedCase == nil && repeatEffect.events.isEmpty)
+    }
+}

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 
 /// Deterministic simulation: each seed is one schedule of edits, syncs and faults against the real
-/// server logic and real SQLite stores. Seeds 1…CASESYNC_SIM_SEEDS (default 2,000) run in batches;
+/// server logic and real SQLite stores. Seeds 1…CASESYNC_SIM_SEEDS (default 2,000) of CASESYNC_SIM_STEPS (default 50) steps run in batches;
 /// CASESYNC_SIM_SEED=N replays one seed and prints its trace. `tools/simulate` runs any number.
 @Suite("Deterministic simulation")
 struct SimulationTests {
     static let environment = ProcessInfo.processInfo.environment
     static let total = Int(environment["CASESYNC_SIM_SEEDS"] ?? "") ?? 2_000
     static let first = UInt64(environment["CASESYNC_SIM_FIRST_SEED"] ?? "") ?? 1
-    static let steps = Int(environment["CASESYNC_SIM_STEPS"] ?? "") ?? 80
+    static let steps = Int(environment["CASESYNC_SIM_STEPS"] ?? "") ?? 50
     static let batches = 16
 
     @Test(arguments: 0..<batches)
