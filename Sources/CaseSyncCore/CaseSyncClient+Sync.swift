@@ -143,12 +143,14 @@ extension CaseSyncClient {
             sql: """
                 INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
+                WHERE excluded.seq > records.seq
                 """)
-        let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ?")
+        // A page never replaces what a later change brought (two syncs of one device can overlap).
+        let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ? AND seq < ?")
         var latestClock: HLCTimestamp?
         for change in page.changes {
             guard !change.deleted, let data = change.data else {
-                try delete.execute(arguments: [change.id])
+                try delete.execute(arguments: [change.id, change.seq])
                 continue
             }
             let body: Data
