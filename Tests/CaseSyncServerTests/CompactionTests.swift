@@ -50,3 +50,28 @@ struct CompactionTests {
         #expect(next.changes.allSatisfy(\.deleted) && next.changes.count == 2)
     }
 }
+
+@Suite("Compaction horizons are per scope")
+struct CompactionScopeTests {
+    @Test func anotherScopesCompactionDoesNotForceAResync() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna")
+        let bert = try await server.device(.citizen, name: "Bert")
+        _ = try await server.transport.push(PushRequest(clientId: bert.clientId, mutations: [.create(1, caseId: "b")]), token: bert.token)
+        let bertPage = try await server.transport.pull(cursor: nil, limit: nil, token: bert.token)
+        _ = try await server.transport.push(
+            PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "kept"), .create(2, caseId: "a")]), token: anna.token)
+        let delete = Mutation(mutationId: 3, caseId: "a", baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+        _ = try await server.transport.push(PushRequest(clientId: anna.clientId, mutations: [delete]), token: anna.token)
+        _ = try await server.store.compact(retentionDays: 0)
+        // Bert's cursor is older than Anna's dropped tombstones, but none were his.
+        let again = try await server.transport.pull(cursor: bertPage.cursor, limit: nil, token: bert.token)
+        #expect(again.changes.isEmpty)
+        // Anna, after a full pull, is past her own horizon and pulls incrementally again, even though her
+        // latest live record is older than the tombstones that were dropped.
+        let annaFull = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
+        #expect(annaFull.changes.isEmpty == false)
+        let annaNext = try await server.transport.pull(cursor: annaFull.cursor, limit: nil, token: anna.token)
+        #expect(annaNext.changes.isEmpty && annaNext.cursor == annaFull.cursor)
+    }
+}

@@ -39,7 +39,12 @@ extension SimWorld {
                 server.armCrash(afterMutations: after)
                 log("server will crash after \(after) mutation(s) of the next push")
             case 91..<94: await roguePush()
-            case 94..<98: try resolveConflict(device)
+            case 94..<97: try resolveConflict(device)
+            case 97:
+                if let store = server.store, !server.isDown {
+                    let report = try await store.compact(retentionDays: 0)
+                    log("server compacts: \(report.tombstonesRemoved) tombstone(s) dropped")
+                }
             default:
                 let pause = Int64(source.int(1..<86_400)) * 1_000
                 source.advance(milliseconds: pause)

@@ -5,7 +5,8 @@ import GRDB
 public struct CompactionReport: Sendable, Hashable {
     /// Tombstones dropped.
     public var tombstonesRemoved: Int
-    /// Cursors below this must pull from the start (`resync_required`).
+    /// The newest change compaction has dropped so far; a cursor below it may have to pull from the
+    /// start (`resync_required`) if its own scope lost a tombstone.
     public var compactedThrough: Int64
 }
 
@@ -17,16 +18,34 @@ extension SQLiteSyncStore {
         guard retentionDays >= 0 else { throw ServiceError(.invalidRequest, "the retention must be zero days or more") }
         let horizon = environment.now().millisecondsSince1970 - Int64(retentionDays) * 86_400_000
         return try await writer.write { db in
-            let newest = try Int64.fetchOne(
-                db, sql: "SELECT MAX(seq) FROM records WHERE deleted = 1 AND changed_at < ?", arguments: [horizon])
+            let dropped = try Row.fetchAll(
+                db, sql: "SELECT seq, citizen_id, authority_id FROM records WHERE deleted = 1 AND changed_at < ?",
+                arguments: [horizon])
+            var horizons: [String: Int64] = [:]
+            for row in dropped {
+                let seq: Int64 = row["seq"]
+                if let citizen = row["citizen_id"] as String? {
+                    horizons[RecordWriter.scope(citizen: citizen)] = max(horizons[RecordWriter.scope(citizen: citizen)] ?? 0, seq)
+                }
+                if let authority = row["authority_id"] as String? {
+                    horizons[RecordWriter.scope(authority: authority)] = max(horizons[RecordWriter.scope(authority: authority)] ?? 0, seq)
+                }
+            }
+            for (scope, through) in horizons {
+                try db.execute(
+                    sql: """
+                        INSERT INTO scope_horizons (scope, compacted_through) VALUES (?, ?)
+                        ON CONFLICT(scope) DO UPDATE SET compacted_through = MAX(compacted_through, excluded.compacted_through)
+                        """,
+                    arguments: [scope, through])
+            }
             try db.execute(sql: "DELETE FROM records WHERE deleted = 1 AND changed_at < ?", arguments: [horizon])
-            let removed = db.changesCount
-            if let newest {
+            if let newest = dropped.map({ $0["seq"] as Int64 }).max() {
                 try db.execute(
                     sql: "UPDATE server_state SET compacted_through = MAX(compacted_through, ?)", arguments: [newest])
             }
             let through = try Int64.fetchOne(db, sql: "SELECT compacted_through FROM server_state") ?? 0
-            return CompactionReport(tombstonesRemoved: removed, compactedThrough: through)
+            return CompactionReport(tombstonesRemoved: dropped.count, compactedThrough: through)
         }
     }
 }

@@ -6,23 +6,23 @@ extension SQLiteSyncStore {
     public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullResponse {
         let (column, scope) = Self.scopeFilter(session.account)
         return try await writer.read { db in
-            // Only the caller's own scope is consulted, so neither the cursor nor this check tells
+            // Only the caller's own scope is consulted, so neither the cursor nor these checks tell
             // anything about other people's cases. A record's seq only grows and it never leaves its
-            // scope, so a genuine cursor is never past the scope's latest change.
-            let scopeMax = try Int64.fetchOne(
+            // scope, so a genuine cursor is never past the scope's latest change (or its compaction
+            // horizon, which a cursor may reach once the tombstones below it are gone).
+            let horizon = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT compacted_through FROM scope_horizons WHERE scope = ?"),
+                arguments: [scope.key]) ?? 0
+            let latest = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT MAX(seq) FROM records WHERE \(column) = ?"), arguments: [scope.value]) ?? 0
-            guard cursor <= scopeMax else {
+            guard cursor <= max(latest, horizon) else {
                 throw ServiceError(
                     .resyncRequired, "this cursor is not from this server's history; pull again from the start")
             }
-            if cursor > 0 {
-                let horizon = try Int64.fetchOne(db, sql: "SELECT compacted_through FROM server_state") ?? 0
-                guard cursor >= horizon else {
-                    throw ServiceError(
-                        .resyncRequired,
-                        "deletions older than this cursor were compacted away; pull again from the start",
-                        details: ["compactedThrough": String(horizon)])
-                }
+            guard cursor == 0 || cursor >= horizon else {
+                throw ServiceError(
+                    .resyncRequired, "deletions older than this cursor were compacted away; pull again from the start",
+                    details: ["compactedThrough": String(horizon)])
             }
             let rows = try Row.fetchAll(
                 db.cachedStatement(
@@ -31,7 +31,8 @@ extension SQLiteSyncStore {
             let hasMore = rows.count > limit
             let decoder = WireCoding.decoder()
             let changes = try rows.prefix(limit).map { try Self.change(from: $0, decoder: decoder) }
-            let newCursor = changes.last?.seq ?? cursor
+            // The last page moves the cursor past the compaction horizon, so the next pull is incremental.
+            let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, horizon)
             var checksum: StateChecksum?
             if !hasMore {
                 let digest = try Row.fetchOne(db, sql: "SELECT count, sum FROM scope_digests WHERE scope = ?", arguments: [scope.key])

@@ -75,6 +75,18 @@ enum ServerSchema {
                     ALTER TABLE mutation_outcomes ADD COLUMN fingerprint INTEGER;
                     """)
         }
+        migrator.registerMigration("v3: compaction horizon per scope") { db in
+            try db.execute(
+                sql: """
+                    -- The newest tombstone compaction dropped from each scope: a cursor of that scope below it
+                    -- must pull from the start. Per scope, so one scope's compaction never forces another's
+                    -- devices to resync (or tells them anything about it).
+                    CREATE TABLE scope_horizons (
+                        scope TEXT PRIMARY KEY,
+                        compacted_through INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }
