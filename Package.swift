@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "CaseSyncProtocol"),
@@ -48,6 +49,17 @@ let package = Package(
                 "CaseSyncServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
             ]
+        ),
+        // The benchmark's load generator and measurements (tools/bench runs it in release).
+        .executableTarget(
+            name: "casesync-bench",
+            dependencies: [
+                "CaseSyncCore", "CaseSyncServer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "tools/bench"
         ),
         .testTarget(name: "CaseSyncProtocolTests", dependencies: ["CaseSyncProtocol"]),
         .testTarget(name: "CaseSyncDomainTests", dependencies: ["CaseSyncDomain"]),

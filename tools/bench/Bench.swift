@@ -1,0 +1,200 @@
+import ArgumentParser
+import CaseSyncCore
+import CaseSyncDomain
+import CaseSyncProtocol
+import Foundation
+import GRDB
+import Histogram
+
+/// Measurements of the sync path, each printing one JSON line. `tools/bench` runs them against a
+/// release server and assembles BENCHMARKS.md.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "casesync-bench",
+        abstract: "Benchmarks of the CaseSync sync path (run through tools/bench).",
+        subcommands: [RawInsert.self, Push.self, Seed.self, InitialSync.self, NoopLatency.self])
+}
+
+/// Prints a figure as one JSON line.
+func report(_ figure: String, _ values: [String: Double]) {
+    var object: [String: Any] = ["figure": figure]
+    for (key, value) in values { object[key] = value }
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+    fflush(stdout)
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The server's URL.") var url: String
+    @Option(help: "A login code to redeem.") var code: String
+
+    func login() async throws -> (HTTPTransport, RedeemResponse) {
+        let transport = HTTPTransport(baseURL: URL(string: url)!)
+        return (transport, try await transport.redeem(RedeemRequest(code: code, deviceName: "bench")))
+    }
+}
+
+/// The limit for writes: this machine's raw GRDB prepared-insert rate, one transaction.
+struct RawInsert: AsyncParsableCommand {
+    @Option var rows = 200_000
+    @Option var bodyBytes = 400
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try DatabasePool(path: directory.appendingPathComponent("raw.sqlite").path)
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE records (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL)")
+        }
+        let body = Data(repeating: 0x61, count: bodyBytes)
+        let start = ContinuousClock.now
+        try await pool.write { db in
+            let statement = try db.makeStatement(sql: "INSERT INTO records (id, seq, version, body) VALUES (?, ?, ?, ?)")
+            for index in 0..<rows {
+                try statement.execute(arguments: ["record-\(index)", index, 1, body])
+            }
+        }
+        let elapsed = seconds(since: start)
+        report("raw_insert", ["rows": Double(rows), "seconds": elapsed, "per_second": Double(rows) / elapsed])
+    }
+}
+
+/// Mutations per second through HTTP into the server: half new cases, half 3-field edits of them.
+struct Push: AsyncParsableCommand {
+    @OptionGroup var server: ServerOptions
+    @Option var batch = 100
+    @Option var mutations = 40_000
+    @Option var authority = "bench-push"
+
+    func run() async throws {
+        let (transport, device) = try await server.login()
+        var next: Int64 = 1
+        var sent = 0
+        let start = ContinuousClock.now
+        let fields = ["title": "Parking fine", "grounds": "My permit was valid and on the dashboard.", "decisionReference": "PT-1",
+                      "decisionDate": "2026-03-02"]
+        while sent < mutations {
+            // A batch creates cases in its first half and edits three fields of each in its second.
+            let creations = min(batch / 2, (mutations - sent) / 2)
+            guard creations > 0 else { break }
+            var list: [Mutation] = []
+            var ids: [String] = []
+            for _ in 0..<creations {
+                let id = UUID().uuidString.lowercased()
+                ids.append(id)
+                list.append(Mutation(
+                    mutationId: next, caseId: id, baseVersion: nil, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "b"),
+                    operation: .create(NewCase(kind: .objection, authorityId: authority, fields: fields))))
+                next += 1
+            }
+            for id in ids {
+                list.append(Mutation(
+                    mutationId: next, caseId: id, baseVersion: 1, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "b"),
+                    operation: .edit([
+                        FieldChange(field: "title", from: "Parking fine", to: "Parking fine, Oudegracht"),
+                        FieldChange(field: "grounds", from: fields["grounds"], to: "The permit was valid; photo enclosed."),
+                        FieldChange(field: "contactEmail", from: nil, to: "anna@example.org"),
+                    ])))
+                next += 1
+            }
+            let response = try await transport.push(PushRequest(clientId: device.clientId, mutations: list), token: device.token)
+            guard response.outcomes.allSatisfy({ $0.status == .applied }) else {
+                throw ValidationError("a benchmark mutation was not applied: \(response.outcomes.first { $0.status != .applied }!)")
+            }
+            sent += list.count
+        }
+        let elapsed = seconds(since: start)
+        report("push", ["batch": Double(batch), "mutations": Double(sent), "seconds": elapsed, "per_second": Double(sent) / elapsed])
+    }
+}
+
+/// Fills the server with submitted cases of one authority for the officer benchmarks.
+struct Seed: AsyncParsableCommand {
+    @OptionGroup var server: ServerOptions
+    @Option var cases = 100_000
+    @Option var authority = "gemeente-utrecht"
+
+    func run() async throws {
+        let (transport, device) = try await server.login()
+        var next: Int64 = 1
+        let start = ContinuousClock.now
+        var made = 0
+        while made < cases {
+            let count = min(250, cases - made)
+            var list: [Mutation] = []
+            for index in 0..<count {
+                let id = UUID().uuidString.lowercased()
+                let clock = HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "s")
+                list.append(Mutation(
+                    mutationId: next, caseId: id, baseVersion: nil, hlc: clock,
+                    operation: .create(NewCase(kind: .objection, authorityId: authority, fields: [
+                        "title": "Parking fine \(made + index)", "grounds": "Grounds of objection number \(made + index): the permit was valid.",
+                        "decisionReference": "PT-2026-\(made + index)", "decisionDate": "2026-03-02",
+                    ]))))
+                list.append(Mutation(
+                    mutationId: next + 1, caseId: id, baseVersion: 1, hlc: clock, operation: .transition(StatusTransition(to: .submitted))))
+                next += 2
+            }
+            _ = try await transport.push(PushRequest(clientId: device.clientId, mutations: list), token: device.token)
+            made += count
+        }
+        report("seed", ["cases": Double(cases), "seconds": seconds(since: start)])
+    }
+}
+
+/// An officer's device syncs everything from empty: pull + apply into its local SQLite store.
+struct InitialSync: AsyncParsableCommand {
+    @OptionGroup var server: ServerOptions
+    @Option var pageSize = 5_000
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let client = CaseSyncClient(
+            database: try LocalDatabase(path: directory.appendingPathComponent("officer.sqlite").path), pullPageSize: pageSize)
+        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
+        try await client.login(serverURL: server.url, code: server.code, deviceName: "bench", transport: transport)
+        let start = ContinuousClock.now
+        let result = try await client.sync(transport: transport)
+        let elapsed = seconds(since: start)
+        let cases = try client.status().cases
+        report("initial_sync", [
+            "changes": Double(result.pulled), "cases": Double(cases), "pages": Double(result.pages), "seconds": elapsed,
+            "per_second": Double(result.pulled) / elapsed,
+        ])
+    }
+}
+
+/// The full client's no-op sync (nothing to push, nothing new to pull), one device, as a histogram.
+struct NoopLatency: AsyncParsableCommand {
+    @OptionGroup var server: ServerOptions
+    @Option var count = 2_000
+
+    func run() async throws {
+        let client = CaseSyncClient(database: try LocalDatabase.inMemory())
+        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
+        try await client.login(serverURL: server.url, code: server.code, deviceName: "bench", transport: transport)
+        try await client.sync(transport: transport)
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        let start = ContinuousClock.now
+        for _ in 0..<count {
+            let begin = ContinuousClock.now
+            try await client.sync(transport: transport)
+            let elapsed = ContinuousClock.now - begin
+            histogram.record(UInt64(elapsed.components.attoseconds / 1_000_000_000_000) + UInt64(elapsed.components.seconds) * 1_000_000)
+        }
+        let total = seconds(since: start)
+        report("client_noop_sync", [
+            "count": Double(count), "p50_ms": Double(histogram.valueAtPercentile(50)) / 1000,
+            "p99_ms": Double(histogram.valueAtPercentile(99)) / 1000, "per_second": Double(count) / total,
+        ])
+    }
+}
