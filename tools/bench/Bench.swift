@@ -21,8 +21,7 @@ func report(_ figure: String, _ values: [String: Double]) {
     var object: [String: Any] = ["figure": figure]
     for (key, value) in values { object[key] = value }
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-    fflush(stdout)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double {
