@@ -147,22 +147,26 @@ extension CaseSyncClient {
                 """)
         // A page never replaces what a later change brought (two syncs of one device can overlap).
         let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ? AND seq < ?")
+        // The running checksum moves with each record: what this page replaces comes out, what it brings goes in.
+        let held = try heldVersions(db, ids: page.changes.map(\.id))
+        var digest = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum FROM account").map {
+            ChecksumAccumulator(count: $0[0], sum: UInt64(bitPattern: $0[1]))
+        } ?? ChecksumAccumulator()
         var latestClock: HLCTimestamp?
         for change in page.changes {
+            if let old = held[change.id] {
+                guard change.seq > old.seq else { continue }
+                digest.remove(type: old.type, id: change.id, version: old.version)
+            }
             guard !change.deleted, let data = change.data else {
                 try delete.execute(arguments: [change.id, change.seq])
                 continue
             }
-            let body: Data
-            switch data {
-            case .case(let record):
-                body = try LocalDatabase.encoder.encode(record)
-                if let clock = record.clocks.values.max(), clock > (latestClock ?? .zero) { latestClock = clock }
-            case .event(let event): body = try LocalDatabase.encoder.encode(event)
-            case .message(let message): body = try LocalDatabase.encoder.encode(message)
-            case .conflict(let conflict): body = try LocalDatabase.encoder.encode(conflict)
+            if case .case(let record) = data, let clock = record.clocks.values.max(), clock > (latestClock ?? .zero) {
+                latestClock = clock
             }
-            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, body])
+            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, Data(data.jsonBytes)])
+            digest.add(type: change.type, id: change.id, version: change.version)
         }
         if let latestClock {
             let account = try requireAccount(db)
@@ -171,21 +175,39 @@ extension CaseSyncClient {
             clock.observe(latestClock)
             try db.execute(sql: "UPDATE account SET hlc = ?", arguments: [clock.last.description])
         }
-        try db.execute(sql: "UPDATE account SET cursor = ?", arguments: [page.cursor])
-        guard let expected = page.checksum, try checksum(db) != expected else { return false }
+        try db.execute(
+            sql: "UPDATE account SET cursor = ?, digest_count = ?, digest_sum = ?",
+            arguments: [page.cursor, digest.count, Int64(bitPattern: digest.sum)])
+        guard let expected = page.checksum, digest.checksum != expected else { return false }
         if repairOnMismatch {
-            try db.execute(sql: "DELETE FROM records")
-            try db.execute(sql: "UPDATE account SET cursor = NULL")
+            try clearServerState(db)
         }
         return true
     }
 
+    /// The type, version and seq this device holds for each of `ids` (one query per page).
+    static func heldVersions(_ db: Database, ids: [String]) throws -> [String: (type: RecordType, version: Int64, seq: Int64)] {
+        var held: [String: (type: RecordType, version: Int64, seq: Int64)] = [:]
+        for chunk in stride(from: 0, to: ids.count, by: 10_000).map({ ids[$0..<min($0 + 10_000, ids.count)] }) {
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT id, type, version, seq FROM records WHERE id IN (\(marks))", arguments: StatementArguments(Array(chunk)))
+            while let row = try rows.next() {
+                if let type = RecordType(rawValue: row[1]) { held[row[0]] = (type, row[2], row[3]) }
+            }
+        }
+        return held
+    }
+
+    /// Drops the pulled server state, its cursor and its checksum (the outbox and dead letters stay).
+    static func clearServerState(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM records")
+        try db.execute(sql: "UPDATE account SET cursor = NULL, digest_count = 0, digest_sum = 0")
+    }
+
     /// Forgets the pulled server state and the cursor, keeping the outbox and dead letters.
     func resetServerState() async throws {
-        try await database.writer.write { db in
-            try db.execute(sql: "DELETE FROM records")
-            try db.execute(sql: "UPDATE account SET cursor = NULL")
-        }
+        try await database.writer.write { db in try Self.clearServerState(db) }
     }
 
     /// Calls `body`, retrying with backoff while the server cannot be reached.

@@ -61,10 +61,14 @@ public struct HTTPTransport: SyncTransport {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
-            do {
-                request.httpBody = try WireCoding.encoder().encode(body)
-            } catch {
-                throw .invalidResponse("the request could not be encoded")
+            if let writable = body as? any JSONWritable {
+                request.httpBody = Data(writable.jsonBytes)
+            } else {
+                do {
+                    request.httpBody = try WireCoding.encoder().encode(body)
+                } catch {
+                    throw .invalidResponse("the request could not be encoded")
+                }
             }
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }

@@ -74,6 +74,13 @@ public struct LocalDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2: running checksum of the pulled state") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE account ADD COLUMN digest_count INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN digest_sum INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -19,7 +19,7 @@ public struct InProcessTransport: SyncTransport {
 
     public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
         try await call {
-            try await service.pull(cursor: cursor, limit: limit, session: try await service.authenticate(token: token))
+            try await service.pull(cursor: cursor, limit: limit, session: try await service.authenticate(token: token)).decoded()
         }
     }
 

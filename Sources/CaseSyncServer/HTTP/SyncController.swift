@@ -17,7 +17,7 @@ struct SyncController {
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service))
         sync.post("/push") { request, context in
             let body = try await decode(PushRequest.self, from: request, context: context)
-            return try json(try await service.push(body, session: context.session!))
+            return jsonBytes(try await service.push(body, session: context.session!).jsonBytes)
         }
         sync.get("/pull") { request, context in
             let query = request.uri.queryParameters
@@ -27,7 +27,7 @@ struct SyncController {
                 limit = value
             }
             let cursor = query["cursor"].map(String.init)
-            return try json(try await service.pull(cursor: cursor, limit: limit, session: context.session!))
+            return jsonBytes(try await service.pull(cursor: cursor, limit: limit, session: context.session!).json())
         }
     }
 
@@ -51,6 +51,13 @@ struct SyncController {
             throw ServiceError(.invalidRequest, reason)
         }
     }
+}
+
+/// A JSON response from bytes the fast writer made.
+func jsonBytes(_ bytes: [UInt8]) -> Response {
+    Response(
+        status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
 /// A JSON response in the protocol's encoding.

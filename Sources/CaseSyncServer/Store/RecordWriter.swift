@@ -9,7 +9,6 @@ struct RecordWriter {
     let db: Database
     private(set) var nextSeq: Int64
     private var digestDeltas: [String: ChecksumAccumulator] = [:]
-    private let encoder = WireCoding.encoder()
 
     /// When the writes happen (kept per record, for the compaction horizon).
     let now: Timestamp
@@ -26,11 +25,11 @@ struct RecordWriter {
     /// Writes one record's new state (insert or replace).
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, body: some Encodable
+        deleted: Bool, body: some JSONWritable
     ) throws {
         try write(
             type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version,
-            deleted: deleted, bodyData: try encoder.encode(body))
+            deleted: deleted, bodyData: Data(body.jsonBytes))
     }
 
     /// Writes one record's new state from its already-encoded body.

@@ -72,17 +72,21 @@ extension SQLiteSyncStore {
     }
 
     public func session(token: String) async throws -> Session? {
-        try await writer.read { db in
+        let hash = Credentials.hash(token: token)
+        if let cached = sessions.get(hash) { return cached }
+        let session = try await writer.read { db -> Session? in
             guard let row = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT d.client_id, a.id, a.role, a.authority_id, a.display_name FROM devices d
                     JOIN accounts a ON a.id = d.account_id WHERE d.token_hash = ?
                     """,
-                arguments: [Credentials.hash(token: token)])
+                arguments: [hash])
             else { return nil }
             return Session(clientId: row["client_id"], account: try Self.account(row))
         }
+        if let session { sessions.put(hash, session) }
+        return session
     }
 
     static func account(_ row: Row) throws -> AccountInfo {

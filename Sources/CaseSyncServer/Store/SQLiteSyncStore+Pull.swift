@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteSyncStore {
-    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullResponse {
+    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullPage {
         let (column, scope) = Self.scopeFilter(session.account)
         return try await writer.read { db in
             // Only the caller's own scope is consulted, so neither the cursor nor these checks tell
@@ -29,8 +29,7 @@ extension SQLiteSyncStore {
                     sql: "SELECT seq, type, id, case_id, version, deleted, body FROM records WHERE \(column) = ? AND seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [scope.value, cursor, limit + 1])
             let hasMore = rows.count > limit
-            let decoder = WireCoding.decoder()
-            let changes = try rows.prefix(limit).map { try Self.change(from: $0, decoder: decoder) }
+            let changes = try rows.prefix(limit).map { try Self.change(from: $0) }
             // The last page moves the cursor past the compaction horizon, so the next pull is incremental.
             let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, horizon)
             var checksum: StateChecksum?
@@ -39,7 +38,7 @@ extension SQLiteSyncStore {
                 checksum = StateChecksum(
                     count: digest?["count"] ?? 0, sum: UInt64(bitPattern: digest?["sum"] as Int64? ?? 0))
             }
-            return PullResponse(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
+            return PullPage(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
         }
     }
 
@@ -52,23 +51,13 @@ extension SQLiteSyncStore {
         }
     }
 
-    static func change(from row: Row, decoder: JSONDecoder) throws -> SyncChange {
-        guard let type = RecordType(rawValue: row["type"]) else {
+    static func change(from row: Row) throws -> PullPage.Change {
+        guard let type = RecordType(rawValue: row[1]) else {
             throw ServiceError(.internalError, "a stored record has an unknown type")
         }
-        let deleted: Bool = row["deleted"]
-        var data: RecordData?
-        if !deleted {
-            let body: Data = row["body"]
-            switch type {
-            case .case: data = .case(try decoder.decode(CaseRecord.self, from: body))
-            case .event: data = .event(try decoder.decode(TimelineEvent.self, from: body))
-            case .message: data = .message(try decoder.decode(CaseMessage.self, from: body))
-            case .conflict: data = .conflict(try decoder.decode(ConflictRecord.self, from: body))
-            }
-        }
-        return SyncChange(
-            seq: row["seq"], type: type, id: row["id"], caseId: row["case_id"], version: row["version"], deleted: deleted,
-            data: data)
+        let deleted: Bool = row[5]
+        return PullPage.Change(
+            seq: row[0], type: type, id: row[2], caseId: row[3], version: row[4], deleted: deleted,
+            data: deleted ? nil : row[6] as Data?)
     }
 }

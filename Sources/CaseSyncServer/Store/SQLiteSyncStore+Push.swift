@@ -20,9 +20,8 @@ extension SQLiteSyncStore {
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
-            let encoder = WireCoding.encoder()
             for mutation in request.mutations {
-                let fingerprint = Int64(bitPattern: FNV1a64.hash(try encoder.encode(mutation)))
+                let fingerprint = Int64(bitPattern: mutation.fingerprint)
                 if mutation.mutationId <= last {
                     outcomes.append(
                         try storedOutcome(
@@ -32,7 +31,7 @@ extension SQLiteSyncStore {
                 let outcome = try apply(mutation, by: actor, now: now, db: db, writer: &writer, decoder: decoder)
                 try db.cachedStatement(
                     sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [session.clientId, mutation.mutationId, try encoder.encode(outcome), fingerprint])
+                ).execute(arguments: [session.clientId, mutation.mutationId, Data(outcome.jsonBytes), fingerprint])
                 outcomes.append(outcome)
                 try environment.midPush(outcomes.count)
             }

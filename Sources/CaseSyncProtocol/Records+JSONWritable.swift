@@ -1,0 +1,184 @@
+extension CaseRecord: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("authorityId"); writer.string(authorityId)
+        writer.key("citizenId"); writer.string(citizenId)
+        writer.key("clocks")
+        writer.beginObject()
+        for key in clocks.keys.sorted() {
+            writer.key(key)
+            writer.string(clocks[key]!.description)
+        }
+        writer.endObject()
+        writer.key("createdAt"); writer.string(createdAt.description)
+        writer.key("fields"); writer.stringMap(fields)
+        writer.key("id"); writer.string(id)
+        writer.key("kind"); writer.string(kind.rawValue)
+        writer.key("status"); writer.string(status.rawValue)
+        writer.key("updatedAt"); writer.string(updatedAt.description)
+        writer.endObject()
+    }
+}
+
+extension TimelineEvent: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("actorRole"); writer.string(actorRole.rawValue)
+        writer.key("at"); writer.string(at.description)
+        writer.key("caseId"); writer.string(caseId)
+        writer.key("id"); writer.string(id)
+        if let note { writer.key("note"); writer.string(note) }
+        if let status { writer.key("status"); writer.string(status.rawValue) }
+        writer.key("type"); writer.string(type.rawValue)
+        writer.endObject()
+    }
+}
+
+extension CaseMessage: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("authorName"); writer.string(authorName)
+        writer.key("authorRole"); writer.string(authorRole.rawValue)
+        writer.key("body"); writer.string(body)
+        writer.key("caseId"); writer.string(caseId)
+        writer.key("id"); writer.string(id)
+        writer.key("sentAt"); writer.string(sentAt.description)
+        writer.endObject()
+    }
+}
+
+extension FieldConflict: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let clientValue { writer.key("clientValue"); writer.string(clientValue) }
+        writer.key("field"); writer.string(field)
+        writer.key("policy"); writer.string(policy.rawValue)
+        if let serverValue { writer.key("serverValue"); writer.string(serverValue) }
+        writer.key("winner"); writer.string(winner.rawValue)
+        writer.endObject()
+    }
+}
+
+extension ConflictRecord: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("caseId"); writer.string(caseId)
+        writer.key("clientId"); writer.string(clientId)
+        writer.key("conflict"); conflict.write(to: &writer)
+        writer.key("createdAt"); writer.string(createdAt.description)
+        writer.key("id"); writer.string(id)
+        writer.key("mutationId"); writer.int(mutationId)
+        if let resolution { writer.key("resolution"); writer.string(resolution.rawValue) }
+        writer.endObject()
+    }
+}
+
+extension MutationOutcome: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let code { writer.key("code"); writer.string(code.rawValue) }
+        if let conflicts {
+            writer.key("conflicts")
+            writer.beginArray()
+            for conflict in conflicts { conflict.write(to: &writer) }
+            writer.endArray()
+        }
+        if let message { writer.key("message"); writer.string(message) }
+        writer.key("mutationId"); writer.int(mutationId)
+        writer.key("status"); writer.string(status.rawValue)
+        if let version { writer.key("version"); writer.int(version) }
+        writer.endObject()
+    }
+}
+
+extension PushResponse: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("lastMutationId"); writer.int(lastMutationId)
+        writer.key("outcomes")
+        writer.beginArray()
+        for outcome in outcomes { outcome.write(to: &writer) }
+        writer.endArray()
+        writer.endObject()
+    }
+}
+
+extension StateChecksum: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("count"); writer.int(count)
+        writer.key("digest"); writer.string(digest)
+        writer.endObject()
+    }
+}
+
+extension RecordData: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        switch self {
+        case .case(let record): record.write(to: &writer)
+        case .event(let event): event.write(to: &writer)
+        case .message(let message): message.write(to: &writer)
+        case .conflict(let conflict): conflict.write(to: &writer)
+        }
+    }
+}
+
+extension Mutation: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let baseVersion { writer.key("baseVersion"); writer.int(baseVersion) }
+        if case .addMessage(_, let body) = operation { writer.key("body"); writer.string(body) }
+        if case .create(let newCase) = operation {
+            writer.key("case")
+            writer.beginObject()
+            writer.key("authorityId"); writer.string(newCase.authorityId)
+            writer.key("fields"); writer.stringMap(newCase.fields)
+            writer.key("kind"); writer.string(newCase.kind.rawValue)
+            writer.endObject()
+        }
+        writer.key("caseId"); writer.string(caseId)
+        if case .edit(let changes) = operation {
+            writer.key("changes")
+            writer.beginArray()
+            for change in changes {
+                writer.beginObject()
+                writer.key("field"); writer.string(change.field)
+                writer.key("from"); writer.string(change.from)
+                writer.key("to"); writer.string(change.to)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        if case .resolveConflict(let conflictId, _) = operation { writer.key("conflictId"); writer.string(conflictId) }
+        writer.key("hlc"); writer.string(hlc.description)
+        if case .resolveConflict(_, let keep) = operation { writer.key("keep"); writer.string(keep.rawValue) }
+        if case .addMessage(let id, _) = operation { writer.key("messageId"); writer.string(id) }
+        writer.key("mutationId"); writer.int(mutationId)
+        writer.key("op"); writer.string(operation.name)
+        if case .transition(let transition) = operation {
+            writer.key("transition")
+            writer.beginObject()
+            if let fields = transition.fields { writer.key("fields"); writer.stringMap(fields) }
+            if let note = transition.note { writer.key("note"); writer.string(note) }
+            writer.key("to"); writer.string(transition.to.rawValue)
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+
+    /// A stable hash of the mutation's content (FNV-1a 64 of its JSON with sorted keys): tells a
+    /// retry (same content) from a reused id (other content).
+    public var fingerprint: UInt64 { FNV1a64.hash(jsonBytes) }
+}
+
+extension PushRequest: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("clientId"); writer.string(clientId)
+        writer.key("mutations")
+        writer.beginArray()
+        for mutation in mutations { mutation.write(to: &writer) }
+        writer.endArray()
+        writer.endObject()
+    }
+}

@@ -1,0 +1,48 @@
+import CaseSyncProtocol
+import Foundation
+import Testing
+
+@Suite("Fast JSON writer")
+struct JSONWriterTests {
+    static let now = Timestamp(millisecondsSince1970: 1_772_443_800_123)
+    static let clock = HLCTimestamp(millis: 1_772_443_800_000, counter: 3, node: "client-1")
+    static let tricky = "Quote \" backslash \\ slash / newline \n tab \t bell \u{07} é 漢 🙂"
+
+    /// The writer's bytes equal Foundation's encoder (sorted keys) byte for byte, and decode back.
+    func check<T: Codable & Equatable & JSONWritable>(_ value: T) throws {
+        let fast = Data(value.jsonBytes)
+        let foundation = try WireCoding.encoder().encode(value)
+        #expect(String(decoding: fast, as: UTF8.self) == String(decoding: foundation, as: UTF8.self))
+        #expect(try WireCoding.decoder().decode(T.self, from: fast) == value)
+    }
+
+    @Test func records() throws {
+        try check(CaseRecord(
+            id: "c1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: .inReview,
+            fields: ["grounds": Self.tricky, "title": "T", "zeta": "", "alpha": "1"], clocks: ["grounds": Self.clock],
+            createdAt: Self.now, updatedAt: Self.now))
+        try check(TimelineEvent(id: "e", caseId: "c1", type: .statusChanged, at: Self.now, actorRole: .officer, status: .received, note: Self.tricky))
+        try check(TimelineEvent(id: "e", caseId: "c1", type: .created, at: Self.now, actorRole: .citizen))
+        try check(CaseMessage(id: "m", caseId: "c1", authorRole: .citizen, authorName: "Anna", body: Self.tricky, sentAt: Self.now))
+        let conflict = FieldConflict(field: "grounds", policy: .citizenProse, winner: .server, clientValue: "a", serverValue: nil)
+        try check(ConflictRecord(id: "k", caseId: "c1", conflict: conflict, clientId: "c", mutationId: 9, createdAt: Self.now))
+        try check(ConflictRecord(id: "k", caseId: "c1", conflict: conflict, clientId: "c", mutationId: 9, createdAt: Self.now, resolution: .mine))
+        try check(MutationOutcome(mutationId: 3, status: .merged, version: 4, conflicts: [conflict]))
+        try check(MutationOutcome.rejected(4, .fieldLocked, Self.tricky))
+        try check(PushResponse(outcomes: [MutationOutcome(mutationId: 1, status: .applied, version: 1)], lastMutationId: 1))
+        try check(StateChecksum(count: 3, sum: 0xdead_beef))
+    }
+
+    @Test(arguments: WireTypesTests.operations)
+    func mutations(operation: MutationOperation) throws {
+        try check(Mutation(mutationId: 7, caseId: "c", baseVersion: 2, hlc: Self.clock, operation: operation))
+        try check(Mutation(mutationId: 7, caseId: "c", baseVersion: nil, hlc: Self.clock, operation: operation))
+    }
+
+    @Test func fingerprintsDifferWithContent() {
+        let a = Mutation(mutationId: 1, caseId: "c", baseVersion: 1, hlc: Self.clock, operation: .addMessage(id: "m", body: "x"))
+        var b = a
+        b.operation = .addMessage(id: "m", body: "y")
+        #expect(a.fingerprint == a.fingerprint && a.fingerprint != b.fingerprint)
+    }
+}
