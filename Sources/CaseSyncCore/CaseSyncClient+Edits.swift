@@ -83,6 +83,8 @@ extension CaseSyncClient {
         let rebased = try Self.rebased(db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength)
         var clock = HybridLogicalClock(
             node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
+        // The edit must sort after every write this device has seen of the case.
+        if let seen = rebased.server?.record.clocks.values.max() { clock.observe(seen) }
         let mutation = Mutation(
             mutationId: account.nextMutationId, caseId: caseId, baseVersion: rebased.server?.version,
             hlc: clock.tick(now: now), operation: operation)

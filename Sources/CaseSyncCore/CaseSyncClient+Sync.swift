@@ -104,10 +104,10 @@ extension CaseSyncClient {
             let (cursor, token) = try await database.writer.read { db in
                 (try String.fetchOne(db, sql: "SELECT cursor FROM account"), try Self.token(db))
             }
-            let page: PullResponse
+            let page: RawPullResponse
             do {
                 page = try await withRetry { () async throws(SyncTransportError) in
-                    try await transport.pull(cursor: cursor, limit: pullPageSize, token: token)
+                    try await transport.pullPage(cursor: cursor, limit: pullPageSize, token: token)
                 }
             } catch let error as ClientError where error.ruleCode == .resyncRequired && !repairing {
                 // The server compacted history past our cursor (or was restored): start over, keeping the outbox.
@@ -138,7 +138,7 @@ extension CaseSyncClient {
 
     /// Applies one page and its cursor; returns true when the final checksum disagrees (and, if asked,
     /// clears the pulled state so the next pull starts over).
-    static func apply(_ page: PullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
+    static func apply(_ page: RawPullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
@@ -152,28 +152,18 @@ extension CaseSyncClient {
         var digest = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum FROM account").map {
             ChecksumAccumulator(count: $0[0], sum: UInt64(bitPattern: $0[1]))
         } ?? ChecksumAccumulator()
-        var latestClock: HLCTimestamp?
         for change in page.changes {
             if let old = held[change.id] {
                 guard change.seq > old.seq else { continue }
                 digest.remove(type: old.type, id: change.id, version: old.version)
             }
+            // Records are stored as the server sent them: nothing is decoded here.
             guard !change.deleted, let data = change.data else {
                 try delete.execute(arguments: [change.id, change.seq])
                 continue
             }
-            if case .case(let record) = data, let clock = record.clocks.values.max(), clock > (latestClock ?? .zero) {
-                latestClock = clock
-            }
-            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, Data(data.jsonBytes)])
+            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, data])
             digest.add(type: change.type, id: change.id, version: change.version)
-        }
-        if let latestClock {
-            let account = try requireAccount(db)
-            var clock = HybridLogicalClock(
-                node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
-            clock.observe(latestClock)
-            try db.execute(sql: "UPDATE account SET hlc = ?", arguments: [clock.last.description])
         }
         try db.execute(
             sql: "UPDATE account SET cursor = ?, digest_count = ?, digest_sum = ?",

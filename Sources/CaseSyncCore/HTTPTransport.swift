@@ -46,9 +46,33 @@ public struct HTTPTransport: SyncTransport {
         return try await send("GET", "/sync/pull", query: query, token: token, body: Optional<String>.none)
     }
 
+    public func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
+        var query: [URLQueryItem] = []
+        if let cursor { query.append(URLQueryItem(name: "cursor", value: cursor)) }
+        if let limit { query.append(URLQueryItem(name: "limit", value: String(limit))) }
+        let data = try await exchange("GET", "/sync/pull", query: query, token: token, body: Optional<String>.none)
+        do {
+            return try RawPullResponse(json: data)
+        } catch {
+            throw .invalidResponse("\(error)")
+        }
+    }
+
     private func send<Body: Encodable, Answer: Decodable>(
         _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?
     ) async throws(SyncTransportError) -> Answer {
+        let data = try await exchange(method, path, query: query, token: token, body: body)
+        do {
+            return try WireCoding.decoder().decode(Answer.self, from: data)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
+    }
+
+    /// One request; the answer's body when it is a success, a transport error otherwise.
+    private func exchange<Body: Encodable>(
+        _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?
+    ) async throws(SyncTransportError) -> Data {
         guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
             throw .invalidResponse("the server URL \(baseURL) cannot be used")
         }
@@ -90,10 +114,6 @@ public struct HTTPTransport: SyncTransport {
             }
             throw .invalidResponse("status \(http.statusCode) without a protocol error body")
         }
-        do {
-            return try decoder.decode(Answer.self, from: data)
-        } catch {
-            throw .invalidResponse(WireCoding.describe(error))
-        }
+        return data
     }
 }

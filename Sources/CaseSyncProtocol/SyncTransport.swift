@@ -9,6 +9,14 @@ public protocol SyncTransport: Sendable {
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse
     /// `GET /sync/pull`.
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse
+    /// `GET /sync/pull`, each record's JSON left undecoded (what a client stores).
+    func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse
+}
+
+extension SyncTransport {
+    public func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
+        RawPullResponse(try await pull(cursor: cursor, limit: limit, token: token))
+    }
 }
 
 /// Why a transport call failed: the server answered with a protocol error, or it could not be reached

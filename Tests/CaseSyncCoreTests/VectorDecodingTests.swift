@@ -57,6 +57,17 @@ struct VectorDecodingTests {
             case "/sync/push": _ = try roundTrip(PushResponse.self, body, label)
             case "/sync/pull":
                 let page = try roundTrip(PullResponse.self, body, label)
+                // The raw reader the client stores from agrees with the typed decoding.
+                let raw = try RawPullResponse(json: try JSONSerialization.data(withJSONObject: body))
+                #expect(raw.cursor == page.cursor && raw.hasMore == page.hasMore && raw.checksum == page.checksum)
+                #expect(raw.changes.count == page.changes.count)
+                for (rawChange, change) in zip(raw.changes, page.changes) {
+                    #expect(rawChange.id == change.id && rawChange.seq == change.seq && rawChange.version == change.version)
+                    #expect(rawChange.deleted == change.deleted && rawChange.type == change.type && rawChange.caseId == change.caseId)
+                    if let data = rawChange.data, case .case(let record) = change.data {
+                        #expect(try WireCoding.decoder().decode(CaseRecord.self, from: data) == record)
+                    }
+                }
                 let device = step["device"] as? String ?? ""
                 let query = (request["path"] as? String ?? "").contains("cursor=")
                 // Only a device that pulled from the start holds its whole scope; a pull from the start
@@ -85,4 +96,29 @@ func canonical(_ value: Any) -> String {
         return "\(value)"
     }
     return String(decoding: data, as: UTF8.self)
+}
+
+@Suite("Raw pull reader")
+struct RawPullReaderTests {
+    @Test func readsEscapesUnknownPropertiesAndTombstones() throws {
+        let json = #"""
+        {"future":{"a":[1,2,{"b":null}]},"changes":[
+          {"seq":5,"type":"message","id":"m\"1","caseId":"c","version":1,"deleted":false,
+           "data":{"body":"line\nbreak \u00e9 {not a brace}","nested":[{"x":"]"}]},"extra":true},
+          {"seq":6,"type":"case","id":"c","caseId":"c","version":2,"deleted":true,"data":null}],
+         "cursor":"6","hasMore":false,"checksum":{"count":1,"digest":"00000000000000ff"}}
+        """#
+        let page = try RawPullResponse(json: Array(json.utf8))
+        #expect(page.changes.map(\.id) == ["m\"1", "c"])
+        #expect(page.changes[1].data == nil && page.changes[1].deleted)
+        let data = try #require(page.changes[0].data)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["body"] as? String == "line\nbreak é {not a brace}")
+        #expect(page.checksum == StateChecksum(count: 1, digest: "00000000000000ff"))
+    }
+
+    @Test(arguments: [#"{"changes":[{"seq":1}],"cursor":"1","hasMore":false}"#, #"{"changes":[],"cursor":"1""#, "[]", ""])
+    func refusesWhatIsNotAPullAnswer(json: String) {
+        #expect(throws: (any Error).self) { try RawPullResponse(json: Array(json.utf8)) }
+    }
 }

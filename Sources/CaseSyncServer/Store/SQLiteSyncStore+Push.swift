@@ -17,6 +17,9 @@ extension SQLiteSyncStore {
                 throw PushValidation.gap(expected: last + 1, got: first.mutationId)
             }
             var writer = try RecordWriter(db, now: now)
+            // Cases this push already read or wrote, so a batch that files a case and then edits it
+            // decodes nothing twice.
+            var cases: [String: VersionedCase?] = [:]
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
@@ -28,7 +31,8 @@ extension SQLiteSyncStore {
                             db, clientId: session.clientId, mutation: mutation, fingerprint: fingerprint, decoder: decoder))
                     continue
                 }
-                let outcome = try apply(mutation, by: actor, now: now, db: db, writer: &writer, decoder: decoder)
+                let outcome = try apply(
+                    mutation, by: actor, now: now, db: db, writer: &writer, cases: &cases, decoder: decoder)
                 try db.cachedStatement(
                     sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
                 ).execute(arguments: [session.clientId, mutation.mutationId, Data(outcome.jsonBytes), fingerprint])
@@ -69,9 +73,15 @@ extension SQLiteSyncStore {
     /// Looks up what the rules need, applies them, and writes what they produce.
     private func apply(
         _ mutation: Mutation, by actor: MutationActor, now: Timestamp, db: Database, writer: inout RecordWriter,
-        decoder: JSONDecoder
+        cases: inout [String: VersionedCase?], decoder: JSONDecoder
     ) throws -> MutationOutcome {
-        let current = try loadCase(db, id: mutation.caseId, decoder: decoder)
+        let current: VersionedCase?
+        if let cached = cases[mutation.caseId] {
+            current = cached
+        } else {
+            current = try loadCase(db, id: mutation.caseId, decoder: decoder)
+            cases[mutation.caseId] = current
+        }
         var context = ApplyContext(now: now, maxTextLength: limits.maxTextLength, makeId: environment.makeId)
         var conflictVersion: Int64 = 0
         switch mutation.operation {
@@ -97,6 +107,7 @@ extension SQLiteSyncStore {
         let caseState = effect.updatedCase ?? current!
         let record = caseState.record
         if let updated = effect.updatedCase {
+            cases[record.id] = updated
             try writer.write(
                 .case, id: record.id, caseId: record.id, citizenId: record.citizenId,
                 authorityId: updated.deleted ? nil : record.authorityVisibility, version: updated.version,
