@@ -22,6 +22,10 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
         }
     }
 
+    /// Whether concurrent writes of the field are ordered by clock, so the field keeps the clock
+    /// reading of its last write. Citizen prose never needs one: the server's copy always stays.
+    public var isClocked: Bool { policy != .citizenProse }
+
     /// Who may write the field.
     public func isWritable(by role: ActorRole) -> Bool {
         switch policy {

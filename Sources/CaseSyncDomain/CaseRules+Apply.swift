@@ -46,7 +46,7 @@ public enum CaseRules {
         let record = CaseRecord(
             id: mutation.caseId, kind: newCase.kind, authorityId: newCase.authorityId, citizenId: actor.accountId,
             status: .draft, fields: newCase.fields,
-            clocks: newCase.fields.mapValues { _ in mutation.hlc }, createdAt: context.now, updatedAt: context.now)
+            clocks: clocks(for: newCase.fields.keys, at: mutation.hlc), createdAt: context.now, updatedAt: context.now)
         var effect = MutationEffect(
             outcome: MutationOutcome(mutationId: mutation.mutationId, status: .applied, version: 1),
             updatedCase: VersionedCase(record: record, version: 1))
@@ -55,6 +55,13 @@ public enum CaseRules {
                 id: context.makeId(), caseId: record.id, type: .created, at: context.now, actorRole: actor.role,
                 status: .draft))
         return effect
+    }
+
+    /// Clock readings for the clocked ones among `fields` (see `CaseField.isClocked`).
+    static func clocks(for fields: some Sequence<String>, at clock: HLCTimestamp) -> [String: HLCTimestamp] {
+        var clocks: [String: HLCTimestamp] = [:]
+        for name in fields where CaseField(rawValue: name)?.isClocked == true { clocks[name] = clock }
+        return clocks
     }
 
     /// Checks field names, ownership, locks and values of a set of fields a role writes.
@@ -104,7 +111,7 @@ public enum CaseRules {
             guard merged.changed else { continue }
             changed = true
             record.fields[change.field] = merged.value
-            record.clocks[change.field] = merged.clock
+            if field.isClocked { record.clocks[change.field] = merged.clock }
         }
         return finish(mutation, by: actor, current, record: changed ? record : nil, conflicts: conflicts, context: context)
     }
@@ -158,7 +165,7 @@ public enum CaseRules {
         record.status = transition.to
         for (name, value) in fields where record.fields[name] != value {
             record.fields[name] = value
-            record.clocks[name] = mutation.hlc
+            if CaseField(rawValue: name)?.isClocked == true { record.clocks[name] = mutation.hlc }
             changed = true
         }
         guard changed else { return finish(mutation, by: actor, current, record: nil, conflicts: [], context: context) }
@@ -223,7 +230,9 @@ public enum CaseRules {
             }
             var updated = current.record
             updated.fields[conflict.conflict.field] = value
-            updated.clocks[conflict.conflict.field] = mutation.hlc
+            if CaseField(rawValue: conflict.conflict.field)?.isClocked == true {
+                updated.clocks[conflict.conflict.field] = mutation.hlc
+            }
             record = updated
         }
         var effect = finish(mutation, by: actor, current, record: record, conflicts: [], context: context)

@@ -34,7 +34,7 @@ public func buildApplication(
     let service = SyncService(store: store, limits: configuration.limits)
     return Application(
         router: buildRouter(service: service),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "casesync-server"),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         logger: logger)
 }
 

@@ -56,7 +56,7 @@ struct SyncController {
 /// A JSON response from bytes the fast writer made.
 func jsonBytes(_ bytes: [UInt8]) -> Response {
     Response(
-        status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+        status: .ok, headers: [.contentType: "application/json"],
         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
@@ -64,6 +64,6 @@ func jsonBytes(_ bytes: [UInt8]) -> Response {
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try WireCoding.encoder().encode(value)
     return Response(
-        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        status: status, headers: [.contentType: "application/json"],
         body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
