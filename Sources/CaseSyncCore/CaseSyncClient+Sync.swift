@@ -100,14 +100,19 @@ extension CaseSyncClient {
 
     func pullAll(transport: any SyncTransport, report: inout SyncReport) async throws {
         var repairing = false
+        // While a page is applied, the next one is already on its way (the cursor for it is in the page).
+        var prefetch: Task<RawPullResponse, any Error>?
+        defer { prefetch?.cancel() }
+        let token = try await database.writer.read { db in try Self.token(db) }
         while true {
-            let (cursor, token) = try await database.writer.read { db in
-                (try String.fetchOne(db, sql: "SELECT cursor FROM account"), try Self.token(db))
-            }
             let page: RawPullResponse
             do {
-                page = try await withRetry { () async throws(SyncTransportError) in
-                    try await transport.pullPage(cursor: cursor, limit: pullPageSize, token: token)
+                if let next = prefetch {
+                    prefetch = nil
+                    page = try await next.value
+                } else {
+                    let cursor = try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM account") }
+                    page = try await fetchPage(transport: transport, cursor: cursor, token: token)
                 }
             } catch let error as ClientError where error.ruleCode == .resyncRequired && !repairing {
                 // The server compacted history past our cursor (or was restored): start over, keeping the outbox.
@@ -116,6 +121,10 @@ extension CaseSyncClient {
                 report.repaired = true
                 continue
             }
+            if page.hasMore {
+                let cursor = page.cursor
+                prefetch = Task { try await self.fetchPage(transport: transport, cursor: cursor, token: token) }
+            }
             let repairOnMismatch = !repairing
             let mismatch = try await database.writer.write { db in
                 try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
@@ -123,6 +132,8 @@ extension CaseSyncClient {
             report.pages += 1
             report.pulled += page.changes.count
             if mismatch {
+                prefetch?.cancel()
+                prefetch = nil
                 guard !repairing else {
                     throw ClientError(
                         .integrity, "this device's copy still differs from the server after a full re-pull; try again later")
@@ -133,6 +144,12 @@ extension CaseSyncClient {
                 continue
             }
             if !page.hasMore { return }
+        }
+    }
+
+    private func fetchPage(transport: any SyncTransport, cursor: String?, token: String) async throws -> RawPullResponse {
+        try await withRetry { () async throws(SyncTransportError) in
+            try await transport.pullPage(cursor: cursor, limit: pullPageSize, token: token)
         }
     }
 
