@@ -36,7 +36,12 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        try await send("POST", "/sync/push", token: token, body: request)
+        let data = try await exchange("POST", "/sync/push", query: [], token: token, body: request)
+        do {
+            return try PushResponse(json: data)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
     }
 
     public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {

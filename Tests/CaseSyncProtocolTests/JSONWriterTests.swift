@@ -39,6 +39,30 @@ struct JSONWriterTests {
         try check(Mutation(mutationId: 7, caseId: "c", baseVersion: nil, hlc: Self.clock, operation: operation))
     }
 
+    @Test(arguments: WireTypesTests.operations)
+    func theFastReaderReadsWhatTheWriterWrites(operation: MutationOperation) throws {
+        let request = PushRequest(clientId: "c\"1", mutations: [
+            Mutation(mutationId: 7, caseId: "c", baseVersion: 2, hlc: Self.clock, operation: operation),
+            Mutation(mutationId: 8, caseId: Self.tricky, baseVersion: nil, hlc: Self.clock, operation: operation),
+        ])
+        #expect(try PushRequest(json: request.jsonBytes) == request)
+        let response = PushResponse(outcomes: [
+            MutationOutcome(mutationId: 7, status: .merged, version: 3, conflicts: [
+                FieldConflict(field: "grounds", policy: .citizenProse, winner: .server, clientValue: Self.tricky, serverValue: nil)]),
+            .rejected(8, .fieldLocked, Self.tricky),
+        ], lastMutationId: 8)
+        #expect(try PushResponse(json: response.jsonBytes) == response)
+    }
+
+    @Test func theFastReaderFallsBackForPreciseErrors() {
+        let body = Array(#"{"clientId":"c","mutations":[{"mutationId":"one","caseId":"a","hlc":"0000000000001-0000-n","op":"delete"}]}"#.utf8)
+        #expect {
+            _ = try PushRequest(json: body)
+        } throws: { error in
+            WireCoding.describe(error) == "mutations[0].mutationId should be of type Int64"
+        }
+    }
+
     @Test func fingerprintsDifferWithContent() {
         let a = Mutation(mutationId: 1, caseId: "c", baseVersion: 1, hlc: Self.clock, operation: .addMessage(id: "m", body: "x"))
         var b = a

@@ -11,12 +11,12 @@ struct SyncController {
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
         let versioned = router.group().add(middleware: ProtocolVersionMiddleware())
         versioned.post("/auth/redeem") { request, context in
-            let body = try await decode(RedeemRequest.self, from: request, context: context)
+            let body = try await decode(from: request) { try WireCoding.decoder().decode(RedeemRequest.self, from: Data($0)) }
             return try json(try await service.redeem(body))
         }
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service))
         sync.post("/push") { request, context in
-            let body = try await decode(PushRequest.self, from: request, context: context)
+            let body = try await decode(from: request) { try PushRequest(json: $0) }
             return jsonBytes(try await service.push(body, session: context.session!).jsonBytes)
         }
         sync.get("/pull") { request, context in
@@ -32,9 +32,7 @@ struct SyncController {
     }
 
     /// Reads the body within the size limit and decodes it, naming what is wrong when it does not fit.
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: CaseSyncRequestContext) async throws
-        -> T
-    {
+    private func decode<T>(from request: Request, _ read: ([UInt8]) throws -> T) async throws -> T {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: service.limits.maxBodyBytes)
@@ -44,7 +42,7 @@ struct SyncController {
                 details: ["maxBodyBytes": String(service.limits.maxBodyBytes)])
         }
         do {
-            return try WireCoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try read(Array(buffer.readableBytesView))
         } catch {
             let reason = WireCoding.describe(error)
             if reason == "the body is not valid JSON" { throw ServiceError(.malformedJSON, reason) }

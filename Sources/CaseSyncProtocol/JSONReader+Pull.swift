@@ -1,0 +1,120 @@
+import Foundation
+
+/// A pull answer with each record's JSON kept as bytes: what a client stores without decoding it.
+public struct RawPullResponse: Sendable, Hashable {
+    public struct Change: Sendable, Hashable {
+        public var seq: Int64
+        public var type: RecordType
+        public var id: String
+        public var caseId: String
+        public var version: Int64
+        public var deleted: Bool
+        /// The record's JSON; nil for a tombstone.
+        public var data: Data?
+
+        public init(seq: Int64, type: RecordType, id: String, caseId: String, version: Int64, deleted: Bool, data: Data?) {
+            self.seq = seq
+            self.type = type
+            self.id = id
+            self.caseId = caseId
+            self.version = version
+            self.deleted = deleted
+            self.data = data
+        }
+    }
+
+    public var changes: [Change]
+    public var cursor: String
+    public var hasMore: Bool
+    public var checksum: StateChecksum?
+
+    public init(changes: [Change], cursor: String, hasMore: Bool, checksum: StateChecksum?) {
+        self.changes = changes
+        self.cursor = cursor
+        self.hasMore = hasMore
+        self.checksum = checksum
+    }
+
+    /// The same page from typed values.
+    public init(_ response: PullResponse) {
+        self.init(
+            changes: response.changes.map {
+                Change(
+                    seq: $0.seq, type: $0.type, id: $0.id, caseId: $0.caseId, version: $0.version, deleted: $0.deleted,
+                    data: $0.data.map { Data($0.jsonBytes) })
+            },
+            cursor: response.cursor, hasMore: response.hasMore, checksum: response.checksum)
+    }
+
+    /// Reads a pull answer without decoding the records (unknown properties are skipped).
+    public init(json: some Collection<UInt8>) throws {
+        var reader = JSONReader(Array(json))
+        self = try reader.page()
+    }
+}
+
+
+/// Reading pull answers: walks the envelope, and for each change's `data` only finds where the value
+/// starts and ends.
+extension JSONReader {
+
+    mutating func page() throws -> RawPullResponse {
+        var changes: [RawPullResponse.Change] = []
+        var cursor: String?
+        var hasMore: Bool?
+        var checksum: StateChecksum?
+        try object { parser, key in
+            switch key {
+            case "changes":
+                try parser.array { parser in changes.append(try parser.change()) }
+            case "cursor": cursor = try parser.string()
+            case "hasMore": hasMore = try parser.bool()
+            case "checksum":
+                if try parser.null() { break }
+                var count: Int64?
+                var digest: String?
+                try parser.object { parser, key in
+                    switch key {
+                    case "count": count = try parser.integer()
+                    case "digest": digest = try parser.string()
+                    default: try parser.skipValue()
+                    }
+                }
+                guard let count, let digest else { throw parser.fail("checksum needs count and digest") }
+                checksum = StateChecksum(count: count, digest: digest)
+            default: try parser.skipValue()
+            }
+        }
+        guard let cursor, let hasMore else { throw fail("a pull answer needs cursor and hasMore") }
+        return RawPullResponse(changes: changes, cursor: cursor, hasMore: hasMore, checksum: checksum)
+    }
+
+    mutating func change() throws -> RawPullResponse.Change {
+        var seq: Int64?, type: RecordType?, id: String?, caseId: String?, version: Int64?, deleted: Bool?
+        var data: Data?
+        try object { parser, key in
+            switch key {
+            case "seq": seq = try parser.integer()
+            case "type":
+                let name = try parser.string()
+                guard let known = RecordType(rawValue: name) else { throw parser.fail("unknown record type \(name)") }
+                type = known
+            case "id": id = try parser.string()
+            case "caseId": caseId = try parser.string()
+            case "version": version = try parser.integer()
+            case "deleted": deleted = try parser.bool()
+            case "data":
+                if try parser.null() { break }
+                parser.skipSpace()
+                let start = parser.index
+                try parser.skipValue()
+                data = Data(parser.bytes[start..<parser.index])
+            default: try parser.skipValue()
+            }
+        }
+        guard let seq, let type, let id, let caseId, let version, let deleted else {
+            throw fail("a change needs seq, type, id, caseId, version and deleted")
+        }
+        return RawPullResponse.Change(seq: seq, type: type, id: id, caseId: caseId, version: version, deleted: deleted, data: data)
+    }
+}
