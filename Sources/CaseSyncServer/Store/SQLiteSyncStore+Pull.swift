@@ -10,11 +10,19 @@ extension SQLiteSyncStore {
             // anything about other people's cases. A record's seq only grows and it never leaves its
             // scope, so a genuine cursor is never past the scope's latest change (or its compaction
             // horizon, which a cursor may reach once the tombstones below it are gone).
-            let horizon = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT compacted_through FROM scope_horizons WHERE scope = ?"),
-                arguments: [scope.key]) ?? 0
-            let latest = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(seq) FROM records WHERE \(column) = ?"), arguments: [scope.value]) ?? 0
+            // One statement for the scope's horizon, latest change and checksum.
+            let facts = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = ?1),
+                               (SELECT MAX(seq) FROM records WHERE \(column) = ?2),
+                               (SELECT count FROM scope_digests WHERE scope = ?1),
+                               (SELECT sum FROM scope_digests WHERE scope = ?1)
+                        """),
+                arguments: [scope.key, scope.value])
+            let horizon = facts?[0] as Int64? ?? 0
+            let latest = facts?[1] as Int64? ?? 0
+            let scopeChecksum = StateChecksum(count: facts?[2] as Int64? ?? 0, sum: UInt64(bitPattern: facts?[3] as Int64? ?? 0))
             guard cursor <= max(latest, horizon) else {
                 throw ServiceError(
                     .resyncRequired, "this cursor is not from this server's history; pull again from the start")
@@ -24,7 +32,8 @@ extension SQLiteSyncStore {
                     .resyncRequired, "deletions older than this cursor were compacted away; pull again from the start",
                     details: ["compactedThrough": String(horizon)])
             }
-            let rows = try Row.fetchAll(
+            // Nothing after the cursor: the common "anything new?" sync reads no rows at all.
+            let rows = cursor >= latest ? [] : try Row.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT seq, type, id, case_id, version, deleted, body FROM records WHERE \(column) = ? AND seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [scope.value, cursor, limit + 1])
@@ -32,12 +41,7 @@ extension SQLiteSyncStore {
             let changes = try rows.prefix(limit).map { try Self.change(from: $0) }
             // The last page moves the cursor past the compaction horizon, so the next pull is incremental.
             let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, horizon)
-            var checksum: StateChecksum?
-            if !hasMore {
-                let digest = try Row.fetchOne(db, sql: "SELECT count, sum FROM scope_digests WHERE scope = ?", arguments: [scope.key])
-                checksum = StateChecksum(
-                    count: digest?["count"] ?? 0, sum: UInt64(bitPattern: digest?["sum"] as Int64? ?? 0))
-            }
+            let checksum = hasMore ? nil : scopeChecksum
             return PullPage(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
         }
     }
