@@ -65,18 +65,37 @@ struct RawInsert: AsyncParsableCommand {
     }
 }
 
-/// Mutations per second through HTTP into the server: half new cases, half 3-field edits of them.
+/// Mutations per second through HTTP into the server: half new cases, half 3-field edits of them,
+/// from one or more devices pushing at once (each in order, as a device does).
 struct Push: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
+    @Option(help: "Login codes of further devices that push at the same time.") var alsoCode: [String] = []
     @Option var batch = 100
     @Option var mutations = 40_000
     @Option var authority = "bench-push"
 
     func run() async throws {
-        let (transport, device) = try await server.login()
+        let codes = [server.code] + alsoCode
+        let share = mutations / codes.count
+        let start = ContinuousClock.now
+        let sent = try await withThrowingTaskGroup(of: Int.self) { group in
+            for code in codes {
+                group.addTask { try await pushAll(code: code, mutations: share) }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = seconds(since: start)
+        report("push", [
+            "batch": Double(batch), "devices": Double(codes.count), "mutations": Double(sent), "seconds": elapsed,
+            "per_second": Double(sent) / elapsed,
+        ])
+    }
+
+    private func pushAll(code: String, mutations: Int) async throws -> Int {
+        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
+        let device = try await transport.redeem(RedeemRequest(code: code, deviceName: "bench"))
         var next: Int64 = 1
         var sent = 0
-        let start = ContinuousClock.now
         let fields = ["title": "Parking fine", "grounds": "My permit was valid and on the dashboard.", "decisionReference": "PT-1",
                       "decisionDate": "2026-03-02"]
         while sent < mutations {
@@ -109,8 +128,7 @@ struct Push: AsyncParsableCommand {
             }
             sent += list.count
         }
-        let elapsed = seconds(since: start)
-        report("push", ["batch": Double(batch), "mutations": Double(sent), "seconds": elapsed, "per_second": Double(sent) / elapsed])
+        return sent
     }
 }
 

@@ -22,22 +22,23 @@ struct RecordWriter {
     static func scope(citizen id: String) -> String { "c:" + id }
     static func scope(authority id: String) -> String { "a:" + id }
 
-    /// Writes one record's new state (insert or replace).
+    /// Writes one record's new state (insert or replace). `new` says the id is known to be unused
+    /// (a fresh event, message or conflict, or a case being filed), which saves looking up its old state.
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, body: some JSONWritable
+        deleted: Bool, new: Bool = false, body: some JSONWritable
     ) throws {
         try write(
             type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version,
-            deleted: deleted, bodyData: Data(body.jsonBytes))
+            deleted: deleted, new: new, bodyData: Data(body.jsonBytes))
     }
 
     /// Writes one record's new state from its already-encoded body.
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, bodyData data: Data
+        deleted: Bool, new: Bool = false, bodyData data: Data
     ) throws {
-        if let old = try Row.fetchOne(
+        if !new, let old = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?"),
             arguments: [id])
         {

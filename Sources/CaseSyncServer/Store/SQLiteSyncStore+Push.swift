@@ -111,7 +111,7 @@ extension SQLiteSyncStore {
             try writer.write(
                 .case, id: record.id, caseId: record.id, citizenId: record.citizenId,
                 authorityId: updated.deleted ? nil : record.authorityVisibility, version: updated.version,
-                deleted: updated.deleted, body: record)
+                deleted: updated.deleted, new: current == nil, body: record)
             let wasVisible = current.map { !$0.deleted && $0.record.authorityVisibility != nil } ?? false
             if updated.deleted {
                 try rewriteChildren(db, of: record, writer: &writer, deleted: true)
@@ -122,18 +122,19 @@ extension SQLiteSyncStore {
         for event in effect.events {
             try writer.write(
                 .event, id: event.id, caseId: record.id, citizenId: record.citizenId,
-                authorityId: record.authorityVisibility, version: 1, deleted: false, body: event)
+                authorityId: record.authorityVisibility, version: 1, deleted: false, new: true, body: event)
         }
         for message in effect.messages {
             try writer.write(
                 .message, id: message.id, caseId: record.id, citizenId: record.citizenId,
-                authorityId: record.authorityVisibility, version: 1, deleted: false, body: message)
+                authorityId: record.authorityVisibility, version: 1, deleted: false, new: true, body: message)
         }
         for conflict in effect.conflicts {
             try writer.write(
                 .conflict, id: conflict.id, caseId: record.id,
                 citizenId: actor.role == .citizen ? record.citizenId : nil,
-                authorityId: actor.role == .officer ? record.authorityId : nil, version: 1, deleted: false, body: conflict)
+                authorityId: actor.role == .officer ? record.authorityId : nil, version: 1, deleted: false, new: true,
+                body: conflict)
         }
         if let resolved = effect.resolvedConflict {
             let raisedBy = context.conflictRaisedBy ?? actor.role
