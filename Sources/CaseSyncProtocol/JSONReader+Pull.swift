@@ -1,6 +1,7 @@
 import Foundation
 
-/// A pull answer with each record's JSON kept as bytes: what a client stores without decoding it.
+/// A pull answer with each record's JSON kept as bytes: what the server reads from its store and
+/// writes to the wire, and what a client stores, without decoding a record on either side.
 public struct RawPullResponse: Sendable, Hashable {
     public struct Change: Sendable, Hashable {
         public var seq: Int64
@@ -44,6 +45,11 @@ public struct RawPullResponse: Sendable, Hashable {
                     data: $0.data.map { Data($0.jsonBytes) })
             },
             cursor: response.cursor, hasMore: response.hasMore, checksum: response.checksum)
+    }
+
+    /// The typed form (decodes every record).
+    public func decoded() throws -> PullResponse {
+        try WireCoding.decoder().decode(PullResponse.self, from: Data(jsonBytes))
     }
 
     /// Reads a pull answer without decoding the records (unknown properties are skipped).

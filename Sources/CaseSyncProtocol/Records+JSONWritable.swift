@@ -182,3 +182,29 @@ extension PushRequest: JSONWritable {
         writer.endObject()
     }
 }
+
+extension RawPullResponse: JSONWritable {
+    /// The page as protocol JSON (the shape of `PullResponse`, keys sorted), records spliced in as stored.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("changes")
+        writer.beginArray()
+        for change in changes {
+            writer.beginObject()
+            writer.key("caseId"); writer.string(change.caseId)
+            writer.key("data")
+            if let data = change.data, !change.deleted { writer.raw(data) } else { writer.null() }
+            writer.key("deleted"); writer.bool(change.deleted)
+            writer.key("id"); writer.string(change.id)
+            writer.key("seq"); writer.int(change.seq)
+            writer.key("type"); writer.string(change.type.rawValue)
+            writer.key("version"); writer.int(change.version)
+            writer.endObject()
+        }
+        writer.endArray()
+        if let checksum { writer.key("checksum"); checksum.write(to: &writer) }
+        writer.key("cursor"); writer.string(cursor)
+        writer.key("hasMore"); writer.bool(hasMore)
+        writer.endObject()
+    }
+}

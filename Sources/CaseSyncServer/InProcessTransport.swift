@@ -25,15 +25,7 @@ public struct InProcessTransport: SyncTransport {
 
     public func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
         try await call {
-            let page = try await service.pull(
-                cursor: cursor, limit: limit, session: try await service.authenticate(token: token))
-            return RawPullResponse(
-                changes: page.changes.map {
-                    RawPullResponse.Change(
-                        seq: $0.seq, type: $0.type, id: $0.id, caseId: $0.caseId, version: $0.version, deleted: $0.deleted,
-                        data: $0.data)
-                },
-                cursor: page.cursor, hasMore: page.hasMore, checksum: page.checksum)
+            try await service.pull(cursor: cursor, limit: limit, session: try await service.authenticate(token: token))
         }
     }
 

@@ -40,7 +40,7 @@ public struct SyncService: Sendable {
         try await store.push(request, session: session)
     }
 
-    public func pull(cursor: String?, limit: Int?, session: Session) async throws -> PullPage {
+    public func pull(cursor: String?, limit: Int?, session: Session) async throws -> RawPullResponse {
         let after: Int64
         if let cursor, !cursor.isEmpty {
             guard let value = Int64(cursor), value >= 0 else {

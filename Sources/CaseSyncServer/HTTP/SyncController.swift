@@ -27,7 +27,7 @@ struct SyncController {
                 limit = value
             }
             let cursor = query["cursor"].map(String.init)
-            return jsonBytes(try await service.pull(cursor: cursor, limit: limit, session: context.session!).json())
+            return jsonBytes(try await service.pull(cursor: cursor, limit: limit, session: context.session!).jsonBytes)
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteSyncStore {
-    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullPage {
+    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
         let (column, scope) = Self.scopeFilter(session.account)
         return try await writer.read { db in
             // Only the caller's own scope is consulted, so neither the cursor nor these checks tell
@@ -42,7 +42,7 @@ extension SQLiteSyncStore {
             // The last page moves the cursor past the compaction horizon, so the next pull is incremental.
             let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, horizon)
             let checksum = hasMore ? nil : scopeChecksum
-            return PullPage(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
+            return RawPullResponse(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
         }
     }
 
@@ -55,12 +55,12 @@ extension SQLiteSyncStore {
         }
     }
 
-    static func change(from row: Row) throws -> PullPage.Change {
+    static func change(from row: Row) throws -> RawPullResponse.Change {
         guard let type = RecordType(rawValue: row[1]) else {
             throw ServiceError(.internalError, "a stored record has an unknown type")
         }
         let deleted: Bool = row[5]
-        return PullPage.Change(
+        return RawPullResponse.Change(
             seq: row[0], type: type, id: row[2], caseId: row[3], version: row[4], deleted: deleted,
             data: deleted ? nil : row[6] as Data?)
     }

@@ -32,5 +32,5 @@ public protocol SyncStore: Sendable {
     /// Applies a push exactly once per (client, mutation id), all of it in one transaction.
     func push(_ request: PushRequest, session: Session) async throws -> PushResponse
     /// The changes in the session's scope after `cursor`, at most `limit`.
-    func pull(after cursor: Int64, limit: Int, session: Session) async throws -> PullPage
+    func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse
 }
