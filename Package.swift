@@ -59,7 +59,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            path: "tools/bench"
+            path: "tools/bench",
+            exclude: ["NOTES.md"]
         ),
         .testTarget(name: "CaseSyncProtocolTests", dependencies: ["CaseSyncProtocol"]),
         .testTarget(name: "CaseSyncDomainTests", dependencies: ["CaseSyncDomain"]),
