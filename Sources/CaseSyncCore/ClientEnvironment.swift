@@ -41,7 +41,4 @@ public struct RetryPolicy: Sendable, Hashable {
         for _ in 2..<max(attempt, 2) { delay = min(delay * 2, maxDelay) }
         return min(delay, maxDelay)
     }
-
-    /// One attempt, no waiting: for commands that should fail fast.
-    public static let none = RetryPolicy(maxAttempts: 1)
 }
