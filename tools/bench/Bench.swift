@@ -13,7 +13,10 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-bench",
         abstract: "Benchmarks of the CaseSync sync path (run through tools/bench).",
-        subcommands: [RawInsert.self, Push.self, Seed.self, InitialSync.self, NoopLatency.self])
+        subcommands: [
+            RawInsert.self, Push.self, Seed.self, InitialSync.self, NoopLatency.self, KintoPush.self, KintoSeed.self,
+            KintoInitialSync.self,
+        ])
 }
 
 /// Prints a figure as one JSON line.
@@ -27,6 +30,13 @@ func report(_ figure: String, _ values: [String: Double]) {
 func seconds(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// A new temporary folder for a benchmark's SQLite files; the caller removes it.
+func scratchDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
 }
 
 struct ServerOptions: ParsableArguments {
@@ -45,8 +55,7 @@ struct RawInsert: AsyncParsableCommand {
     @Option var bodyBytes = 400
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try DatabasePool(path: directory.appendingPathComponent("raw.sqlite").path)
         try await pool.write { db in
@@ -172,8 +181,7 @@ struct InitialSync: AsyncParsableCommand {
     @Option var pageSize = 5_000
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let client = CaseSyncClient(
             database: try LocalDatabase(path: directory.appendingPathComponent("officer.sqlite").path), pullPageSize: pageSize)
