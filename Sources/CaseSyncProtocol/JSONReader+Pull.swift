@@ -118,9 +118,8 @@ extension JSONReader {
             default: try parser.skipValue()
             }
         }
-        guard let seq, let type, let id, let caseId, let version, let deleted else {
-            throw fail("a change needs seq, type, id, caseId, version and deleted")
-        }
-        return RawPullResponse.Change(seq: seq, type: type, id: id, caseId: caseId, version: version, deleted: deleted, data: data)
+        guard let seq, let type, let id, let version else { throw fail("a change needs seq, type, id and version") }
+        return RawPullResponse.Change(
+            seq: seq, type: type, id: id, caseId: caseId ?? id, version: version, deleted: deleted ?? false, data: data)
     }
 }

@@ -24,7 +24,8 @@ public enum RecordData: Sendable, Hashable {
 }
 
 /// One changed record: its place in the server's sequence, its identity and version, and either its
-/// current data or, when deleted, nothing (a tombstone).
+/// current data or, when deleted, nothing (a tombstone). On the wire `caseId` is left out when it equals
+/// `id` (a case record) and `deleted` when it is false.
 public struct SyncChange: Codable, Sendable, Hashable {
     public var seq: Int64
     public var type: RecordType
@@ -51,9 +52,9 @@ public struct SyncChange: Codable, Sendable, Hashable {
         seq = try container.decode(Int64.self, forKey: .seq)
         type = try container.decode(RecordType.self, forKey: .type)
         id = try container.decode(String.self, forKey: .id)
-        caseId = try container.decode(String.self, forKey: .caseId)
+        caseId = try container.decodeIfPresent(String.self, forKey: .caseId) ?? id
         version = try container.decode(Int64.self, forKey: .version)
-        deleted = try container.decode(Bool.self, forKey: .deleted)
+        deleted = try container.decodeIfPresent(Bool.self, forKey: .deleted) ?? false
         let dataIsNil = try !container.contains(.data) || container.decodeNil(forKey: .data)
         if deleted || dataIsNil {
             data = nil
@@ -72,9 +73,9 @@ public struct SyncChange: Codable, Sendable, Hashable {
         try container.encode(seq, forKey: .seq)
         try container.encode(type, forKey: .type)
         try container.encode(id, forKey: .id)
-        try container.encode(caseId, forKey: .caseId)
+        if caseId != id { try container.encode(caseId, forKey: .caseId) }
         try container.encode(version, forKey: .version)
-        try container.encode(deleted, forKey: .deleted)
+        if deleted { try container.encode(true, forKey: .deleted) }
         switch data {
         case .case(let record): try container.encode(record, forKey: .data)
         case .event(let event): try container.encode(event, forKey: .data)

@@ -191,10 +191,11 @@ extension RawPullResponse: JSONWritable {
         writer.beginArray()
         for change in changes {
             writer.beginObject()
-            writer.key("caseId"); writer.string(change.caseId)
+            // `caseId` only where it differs from `id` (not for a case record), `deleted` only when true.
+            if change.caseId != change.id { writer.key("caseId"); writer.string(change.caseId) }
             writer.key("data")
             if let data = change.data, !change.deleted { writer.raw(data) } else { writer.null() }
-            writer.key("deleted"); writer.bool(change.deleted)
+            if change.deleted { writer.key("deleted"); writer.bool(true) }
             writer.key("id"); writer.string(change.id)
             writer.key("seq"); writer.int(change.seq)
             writer.key("type"); writer.string(change.type.rawValue)

@@ -21,21 +21,35 @@ enum Credentials {
 
     /// A device token: `cst_` and 32 random bytes in URL-safe base64 without padding.
     static func makeToken(_ random: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        var bits = 0
-        var value = 0
-        var text = "cst_"
-        for byte in random.prefix(32) {
-            value = (value << 8) | Int(byte)
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                text.append(alphabet[(value >> bits) & 63])
-            }
-        }
-        if bits > 0 { text.append(alphabet[(value << (6 - bits)) & 63]) }
-        return text
+        "cst_" + encode(random.prefix(32), alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
     }
 
     static func hash(token: String) -> String { SHA256.hex("device-token:" + token) }
+
+    /// A device's client id: 16 characters of lower-case base32 from 10 random bytes (80 bits), e.g.
+    /// `k3vq7m2xrt9hbd4a`. It names the device in every clock reading it makes, so it is short; it is
+    /// not a secret (the token is).
+    static func makeClientId(_ random: [UInt8]) -> String {
+        precondition(random.count >= 10)
+        return encode(random.prefix(10), alphabet: Array("abcdefghijklmnopqrstuvwxyz234567"))
+    }
+
+    /// Bytes as text in an alphabet of 32 or 64 characters (base32 or base64, without padding).
+    private static func encode(_ bytes: some Collection<UInt8>, alphabet: [Character]) -> String {
+        let width = alphabet.count == 64 ? 6 : 5
+        let mask = alphabet.count - 1
+        var bits = 0
+        var value = 0
+        var text = ""
+        for byte in bytes {
+            value = ((value << 8) | Int(byte)) & 0xFFFF
+            bits += 8
+            while bits >= width {
+                bits -= width
+                text.append(alphabet[(value >> bits) & mask])
+            }
+        }
+        if bits > 0 { text.append(alphabet[(value << (width - bits)) & mask]) }
+        return text
+    }
 }

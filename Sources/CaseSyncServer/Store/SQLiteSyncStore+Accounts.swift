@@ -44,7 +44,7 @@ extension SQLiteSyncStore {
     public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
         let now = environment.now()
         let token = Credentials.makeToken(environment.randomBytes(32))
-        let clientId = environment.makeId()
+        let clientId = Credentials.makeClientId(environment.randomBytes(10))
         let deviceName = request.deviceName.map { String($0.prefix(100)) }
         return try await writer.write { db in
             guard let row = try Row.fetchOne(
