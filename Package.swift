@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 "CaseSyncDomain", "CaseSyncProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C interface, for the push path's hot statements (see RawStatement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -13,10 +13,23 @@ struct RecordWriter {
     /// When the writes happen (kept per record, for the compaction horizon).
     let now: Timestamp
 
+    private let lookup: RawStatement
+    private let upsert: RawStatement
+
     init(_ db: Database, now: Timestamp) throws {
         self.db = db
         self.now = now
         self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0) + 1
+        lookup = try RawStatement(db, sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?")
+        upsert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
+                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
+                    changed_at = excluded.changed_at
+                """)
     }
 
     static func scope(citizen id: String) -> String { "c:" + id }
@@ -30,35 +43,23 @@ struct RecordWriter {
     ) throws {
         try write(
             type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version,
-            deleted: deleted, new: new, bodyData: Data(body.jsonBytes))
+            deleted: deleted, new: new, bodyData: body.jsonBytes)
     }
 
     /// Writes one record's new state from its already-encoded body.
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, new: Bool = false, bodyData data: Data
+        deleted: Bool, new: Bool = false, bodyData data: some ContiguousBytes
     ) throws {
-        if !new, let old = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?"),
-            arguments: [id])
-        {
-            let oldDeleted: Bool = old["deleted"]
-            if !oldDeleted {
-                let oldVersion: Int64 = old["version"]
-                for scope in Self.scopes(citizenId: old["citizen_id"], authorityId: old["authority_id"]) {
-                    digestDeltas[scope, default: ChecksumAccumulator()].remove(type: type, id: id, version: oldVersion)
-                }
+        if !new, let old = try lookup.bind(id).first({
+            (citizenId: $0.string(0), authorityId: $0.string(1), version: $0.int64(2), deleted: $0.int64(3) != 0)
+        }), !old.deleted {
+            for scope in Self.scopes(citizenId: old.citizenId, authorityId: old.authorityId) {
+                digestDeltas[scope, default: ChecksumAccumulator()].remove(type: type, id: id, version: old.version)
             }
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
-                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
-                    changed_at = excluded.changed_at
-                """
-        ).execute(arguments: [id, type.rawValue, caseId, citizenId, authorityId, nextSeq, version, deleted, data, now.millisecondsSince1970])
+        try upsert.bind(id).bind(type.rawValue).bind(caseId).bind(citizenId).bind(authorityId).bind(nextSeq).bind(version)
+            .bind(deleted).bind(data).bind(now.millisecondsSince1970).run()
         nextSeq += 1
         if !deleted {
             for scope in Self.scopes(citizenId: citizenId, authorityId: authorityId) {

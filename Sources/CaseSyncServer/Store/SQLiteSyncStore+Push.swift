@@ -10,6 +10,9 @@ extension SQLiteSyncStore {
         let actor = MutationActor(
             accountId: session.account.id, role: session.account.role, authorityId: session.account.authorityId,
             displayName: session.account.displayName, clientId: session.clientId)
+        // Work that needs no database is done before taking the one writer.
+        let fingerprints = request.mutations.map { Int64(bitPattern: $0.fingerprint) }
+        defer { checkpointer?.noteWrite() }
         return try await writer.write { db in
             let last = try Int64.fetchOne(
                 db, sql: "SELECT last_mutation_id FROM devices WHERE client_id = ?", arguments: [session.clientId]) ?? 0
@@ -23,8 +26,9 @@ extension SQLiteSyncStore {
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
-            for mutation in request.mutations {
-                let fingerprint = Int64(bitPattern: mutation.fingerprint)
+            let recordOutcome = try RawStatement(
+                db, sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)")
+            for (mutation, fingerprint) in zip(request.mutations, fingerprints) {
                 if mutation.mutationId <= last {
                     outcomes.append(
                         try storedOutcome(
@@ -33,9 +37,7 @@ extension SQLiteSyncStore {
                 }
                 let outcome = try apply(
                     mutation, by: actor, now: now, db: db, writer: &writer, cases: &cases, decoder: decoder)
-                try db.cachedStatement(
-                    sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [session.clientId, mutation.mutationId, Data(outcome.jsonBytes), fingerprint])
+                try recordOutcome.bind(session.clientId).bind(mutation.mutationId).bind(outcome.jsonBytes).bind(fingerprint).run()
                 outcomes.append(outcome)
                 try environment.midPush(outcomes.count)
             }
