@@ -86,13 +86,12 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
         guard let value else {
             return isRequired ? RuleViolation(.invalidValue, "\(rawValue) cannot be empty") : nil
         }
-        let trimmed = value.trimmingSpaces
-        if trimmed.isEmpty { return RuleViolation(.invalidValue, "\(rawValue) cannot be empty; leave it out instead") }
+        if value.isBlank { return RuleViolation(.invalidValue, "\(rawValue) cannot be empty; leave it out instead") }
         switch self {
         case .title, .decisionReference:
-            if value.count > 200 { return RuleViolation(.invalidValue, "\(rawValue) is longer than 200 characters") }
+            if value.isLonger(than: 200) { return RuleViolation(.invalidValue, "\(rawValue) is longer than 200 characters") }
         case .grounds, .decisionSummary:
-            if value.count > maxTextLength {
+            if value.isLonger(than: maxTextLength) {
                 return RuleViolation(.invalidValue, "\(rawValue) is longer than \(maxTextLength) characters")
             }
         case .decisionDate:
@@ -122,10 +121,9 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
 }
 
 extension String {
-    var trimmingSpaces: Substring {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return slice
-    }
+    /// Empty or only white space (looks at characters only until it finds one that is not).
+    var isBlank: Bool { !contains { !$0.isWhitespace } }
+
+    /// More than `limit` characters; counts characters only when the UTF-8 length says it might be.
+    func isLonger(than limit: Int) -> Bool { utf8.count > limit && count > limit }
 }

@@ -34,7 +34,7 @@ public enum CaseRules {
             return .rejected(mutation, RuleViolation(.forbiddenForRole, "only citizens file cases"))
         }
         guard !exists else { return .rejected(mutation, RuleViolation(.caseExists, "a case with this id exists already")) }
-        guard !newCase.authorityId.trimmingSpaces.isEmpty, newCase.authorityId.count <= 100 else {
+        guard !newCase.authorityId.isBlank, !newCase.authorityId.isLonger(than: 100) else {
             return .rejected(mutation, RuleViolation(.invalidValue, "authorityId must name the authority (at most 100 characters)"))
         }
         if let violation = validateFields(newCase.fields, by: actor, status: .draft, context: context) {
@@ -191,7 +191,7 @@ public enum CaseRules {
             return .rejected(mutation, RuleViolation(.messageExists, "a message with this id exists already"))
         }
         guard !id.isEmpty, id.count <= 100 else { return .rejected(mutation, RuleViolation(.invalidValue, "messageId must be 1 to 100 characters")) }
-        guard !body.trimmingSpaces.isEmpty, body.count <= context.maxTextLength else {
+        guard !body.isBlank, !body.isLonger(than: context.maxTextLength) else {
             return .rejected(
                 mutation, RuleViolation(.invalidValue, "a message must have text, at most \(context.maxTextLength) characters"))
         }

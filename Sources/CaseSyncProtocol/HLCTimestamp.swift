@@ -22,10 +22,19 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
     }
 
     public var description: String {
-        let millisText = String(millis)
-        let counterText = String(counter, radix: 16)
-        return String(repeating: "0", count: max(0, 13 - millisText.count)) + millisText + "-"
-            + String(repeating: "0", count: max(0, 4 - counterText.count)) + counterText + "-" + node
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(19 + node.utf8.count)
+        append(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the wire form (what `description` returns).
+    func append(to bytes: inout [UInt8]) {
+        bytes.appendDigits(UInt64(max(0, millis)), width: 13)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.appendHex(counter, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(contentsOf: node.utf8)
     }
 
     public init?(_ text: String) {

@@ -65,20 +65,47 @@ public struct JSONWriter: Sendable {
 
     public mutating func int(_ value: Int64) {
         separate()
-        bytes.append(contentsOf: String(value).utf8)
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            bytes.appendDigits(value.magnitude, width: 1)
+        } else {
+            bytes.appendDigits(UInt64(value), width: 1)
+        }
         needsComma = true
     }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        if value { literal("true") } else { literal("false") }
         needsComma = true
     }
 
     public mutating func null() {
         separate()
-        bytes.append(contentsOf: Array("null".utf8))
+        literal("null")
         needsComma = true
+    }
+
+    /// A time as its protocol string, `"2026-03-02T09:00:00.000Z"`, written without making a String.
+    public mutating func timestamp(_ value: Timestamp) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        value.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// A clock reading as its protocol string, written without making a String.
+    public mutating func hlc(_ value: HLCTimestamp) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        value.append(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    private mutating func literal(_ word: StaticString) {
+        word.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     /// Writes JSON that is already encoded (a stored record body).
@@ -114,5 +141,36 @@ extension JSONWritable {
         var writer = JSONWriter()
         write(to: &writer)
         return writer.bytes
+    }
+}
+
+extension [UInt8] {
+    /// Appends the decimal digits of `value`, zero-padded to at least `width` digits.
+    mutating func appendDigits(_ value: UInt64, width: Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        Swift.withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            while count < width && count < 20 {
+                buffer[19 - count] = UInt8(ascii: "0")
+                count += 1
+            }
+            append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// Appends `value` in lower-case hexadecimal, zero-padded to `width` digits.
+    mutating func appendHex(_ value: UInt16, width: Int) {
+        let hex: StaticString = "0123456789abcdef"
+        for shift in stride(from: (width - 1) * 4, through: 0, by: -4) {
+            append(hex.utf8Start[Int((value >> UInt16(shift)) & 15)])
+        }
     }
 }

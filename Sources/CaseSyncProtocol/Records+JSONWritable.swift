@@ -7,15 +7,15 @@ extension CaseRecord: JSONWritable {
         writer.beginObject()
         for key in clocks.keys.sorted() {
             writer.key(key)
-            writer.string(clocks[key]!.description)
+            writer.hlc(clocks[key]!)
         }
         writer.endObject()
-        writer.key("createdAt"); writer.string(createdAt.description)
+        writer.key("createdAt"); writer.timestamp(createdAt)
         writer.key("fields"); writer.stringMap(fields)
         writer.key("id"); writer.string(id)
         writer.key("kind"); writer.string(kind.rawValue)
         writer.key("status"); writer.string(status.rawValue)
-        writer.key("updatedAt"); writer.string(updatedAt.description)
+        writer.key("updatedAt"); writer.timestamp(updatedAt)
         writer.endObject()
     }
 }
@@ -24,7 +24,7 @@ extension TimelineEvent: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("actorRole"); writer.string(actorRole.rawValue)
-        writer.key("at"); writer.string(at.description)
+        writer.key("at"); writer.timestamp(at)
         writer.key("caseId"); writer.string(caseId)
         writer.key("id"); writer.string(id)
         if let note { writer.key("note"); writer.string(note) }
@@ -42,7 +42,7 @@ extension CaseMessage: JSONWritable {
         writer.key("body"); writer.string(body)
         writer.key("caseId"); writer.string(caseId)
         writer.key("id"); writer.string(id)
-        writer.key("sentAt"); writer.string(sentAt.description)
+        writer.key("sentAt"); writer.timestamp(sentAt)
         writer.endObject()
     }
 }
@@ -65,7 +65,7 @@ extension ConflictRecord: JSONWritable {
         writer.key("caseId"); writer.string(caseId)
         writer.key("clientId"); writer.string(clientId)
         writer.key("conflict"); conflict.write(to: &writer)
-        writer.key("createdAt"); writer.string(createdAt.description)
+        writer.key("createdAt"); writer.timestamp(createdAt)
         writer.key("id"); writer.string(id)
         writer.key("mutationId"); writer.int(mutationId)
         if let resolution { writer.key("resolution"); writer.string(resolution.rawValue) }
@@ -150,7 +150,7 @@ extension Mutation: JSONWritable {
             writer.endArray()
         }
         if case .resolveConflict(let conflictId, _) = operation { writer.key("conflictId"); writer.string(conflictId) }
-        writer.key("hlc"); writer.string(hlc.description)
+        writer.key("hlc"); writer.hlc(hlc)
         if case .resolveConflict(_, let keep) = operation { writer.key("keep"); writer.string(keep.rawValue) }
         if case .addMessage(let id, _) = operation { writer.key("messageId"); writer.string(id) }
         writer.key("mutationId"); writer.int(mutationId)

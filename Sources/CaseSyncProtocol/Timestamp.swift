@@ -19,12 +19,26 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     public var description: String {
-        let millisOfDay = millisecondsSince1970 - Int64(utcDate.daysSince1970) * 86_400_000
-        let hours = millisOfDay / 3_600_000
-        let minutes = millisOfDay / 60_000 % 60
-        let seconds = millisOfDay / 1000 % 60
-        let millis = millisOfDay % 1000
-        return "\(utcDate)T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DDTHH:MM:SS.fffZ` (the form `description` returns).
+    func appendISO8601(to bytes: inout [UInt8]) {
+        let date = utcDate
+        let millisOfDay = UInt64(millisecondsSince1970 - Int64(date.daysSince1970) * 86_400_000)
+        date.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        bytes.appendDigits(millisOfDay / 3_600_000, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.appendDigits(millisOfDay / 60_000 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.appendDigits(millisOfDay / 1000 % 60, width: 2)
+        bytes.append(UInt8(ascii: "."))
+        bytes.appendDigits(millisOfDay % 1000, width: 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`; returns nil for anything else.
@@ -122,8 +136,20 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool { lhs.daysSince1970 < rhs.daysSince1970 }
 
     public var description: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD` (years 0–9999, the range the protocol uses).
+    func appendISO8601(to bytes: inout [UInt8]) {
         let (year, month, day) = components
-        return "\(pad(Int64(year), 4))-\(pad(Int64(month), 2))-\(pad(Int64(day), 2))"
+        bytes.appendDigits(UInt64(max(0, year)), width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.appendDigits(UInt64(month), width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.appendDigits(UInt64(day), width: 2)
     }
 
     public static func daysIn(month: Int, year: Int) -> Int {
@@ -150,11 +176,6 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
 private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     a >= 0 ? a / b : -((-a + b - 1) / b)
-}
-
-private func pad(_ value: Int64, _ width: Int) -> String {
-    let digits = String(value)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }
 
 private func parseDigits(_ bytes: ArraySlice<UInt8>) -> Int? {

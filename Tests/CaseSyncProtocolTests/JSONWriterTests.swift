@@ -54,6 +54,25 @@ struct JSONWriterTests {
         #expect(try PushResponse(json: response.jsonBytes) == response)
     }
 
+    @Test(arguments: [Int64.min, -1_000_000_007, -5, 0, 7, 1_772_443_800_000, Int64.max])
+    func integersAreWrittenAsDecimal(value: Int64) {
+        var writer = JSONWriter()
+        writer.int(value)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(value))
+    }
+
+    @Test func clockReadingsArePadded() throws {
+        for clock in [HLCTimestamp(millis: 0, counter: 0, node: "a"), HLCTimestamp(millis: 42, counter: 0xbeef, node: "k3vq7m2x"),
+                      HLCTimestamp(millis: 9_999_999_999_999, counter: 0xffff, node: "")] {
+            let text = clock.description
+            #expect(HLCTimestamp(text) == clock)
+            try check(CaseRecord(
+                id: "c1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: .draft, fields: ["title": "T"],
+                clocks: ["title": clock], createdAt: Self.now, updatedAt: Self.now))
+        }
+        #expect(HLCTimestamp(millis: 42, counter: 0xbe, node: "n").description == "0000000000042-00be-n")
+    }
+
     @Test func theFastReaderFallsBackForPreciseErrors() {
         let body = Array(#"{"clientId":"c","mutations":[{"mutationId":"one","caseId":"a","hlc":"0000000000001-0000-n","op":"delete"}]}"#.utf8)
         #expect {
