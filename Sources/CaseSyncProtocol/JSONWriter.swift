@@ -87,19 +87,16 @@ public struct JSONWriter: Sendable {
     }
 
     /// A time as its protocol string, `"2026-03-02T09:00:00.000Z"`, written without making a String.
-    public mutating func timestamp(_ value: Timestamp) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        value.appendISO8601(to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-        needsComma = true
-    }
+    public mutating func timestamp(_ value: Timestamp) { quoted { value.appendISO8601(to: &$0) } }
 
     /// A clock reading as its protocol string, written without making a String.
-    public mutating func hlc(_ value: HLCTimestamp) {
+    public mutating func hlc(_ value: HLCTimestamp) { quoted { value.append(to: &$0) } }
+
+    /// A string whose characters `body` appends and which need no escaping.
+    private mutating func quoted(_ body: (inout [UInt8]) -> Void) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        value.append(to: &bytes)
+        body(&bytes)
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
