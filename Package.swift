@@ -22,10 +22,15 @@ let package = Package(
     targets: [
         .target(name: "CaseSyncProtocol"),
         .target(name: "CaseSyncDomain", dependencies: ["CaseSyncProtocol"]),
+        // SQLite through its C interface for the per-record statements of the sync path (both sides).
+        .target(
+            name: "CaseSyncSQLite",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
+        ),
         .target(
             name: "CaseSyncCore",
             dependencies: [
-                "CaseSyncDomain", "CaseSyncProtocol",
+                "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -33,10 +38,8 @@ let package = Package(
         .target(
             name: "CaseSyncServer",
             dependencies: [
-                "CaseSyncDomain", "CaseSyncProtocol",
+                "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // The C interface, for the push path's hot statements (see RawStatement).
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,5 +1,6 @@
 import CaseSyncDomain
 import CaseSyncProtocol
+import CaseSyncSQLite
 import Foundation
 import GRDB
 import Logging
@@ -143,9 +144,17 @@ extension CaseSyncClient {
                 report.repaired = true
                 continue
             }
-            if !page.hasMore { return }
+            if !page.hasMore { break }
+        }
+        if report.pulled >= Self.largePull {
+            // A large pull leaves a long write-ahead log behind; copy it into the file and give the disk back.
+            // Best effort: a reader holding the log makes it fail, and the next large pull tries again.
+            _ = try? await database.writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         }
     }
+
+    /// Records after which a pull truncates the write-ahead log (see LocalDatabase's checkpoint setting).
+    static let largePull = 50_000
 
     private func fetchPage(transport: any SyncTransport, cursor: String?, token: String) async throws -> RawPullResponse {
         try await withRetry { () async throws(SyncTransportError) in
@@ -156,14 +165,15 @@ extension CaseSyncClient {
     /// Applies one page and its cursor; returns true when the final checksum disagrees (and, if asked,
     /// clears the pulled state so the next pull starts over).
     static func apply(_ page: RawPullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
-        let upsert = try db.cachedStatement(
+        let upsert = try RawStatement(
+            db,
             sql: """
                 INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
                 WHERE excluded.seq > records.seq
                 """)
         // A page never replaces what a later change brought (two syncs of one device can overlap).
-        let delete = try db.cachedStatement(sql: "DELETE FROM records WHERE id = ? AND seq < ?")
+        let delete = try RawStatement(db, sql: "DELETE FROM records WHERE id = ? AND seq < ?")
         // The running checksum moves with each record: what this page replaces comes out, what it brings goes in.
         let held = try heldVersions(db, ids: page.changes.map(\.id))
         var digest = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum FROM account").map {
@@ -176,10 +186,10 @@ extension CaseSyncClient {
             }
             // Records are stored as the server sent them: nothing is decoded here.
             guard !change.deleted, let data = change.data else {
-                try delete.execute(arguments: [change.id, change.seq])
+                try delete.bind(change.id).bind(change.seq).run()
                 continue
             }
-            try upsert.execute(arguments: [change.id, change.type.rawValue, change.caseId, change.version, change.seq, data])
+            try upsert.bind(change.id).bind(change.type.rawValue).bind(change.caseId).bind(change.version).bind(change.seq).bind(data).run()
             digest.add(type: change.type, id: change.id, version: change.version)
         }
         try db.execute(

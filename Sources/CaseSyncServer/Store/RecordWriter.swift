@@ -1,5 +1,6 @@
 import CaseSyncDomain
 import CaseSyncProtocol
+import CaseSyncSQLite
 import Foundation
 import GRDB
 

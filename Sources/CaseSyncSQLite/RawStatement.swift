@@ -2,16 +2,17 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// A statement prepared, bound and stepped through SQLite's C interface, for the few statements a push
-/// runs for every mutation. GRDB's `StatementArguments` box every value in an existential and copy it
-/// twice; here a value goes straight from Swift into SQLite. Lives for one transaction (finalized on
-/// deinit) and never meets GRDB's statement cache.
-final class RawStatement {
+/// A statement prepared, bound and stepped through SQLite's C interface, for the statements the sync
+/// path runs once per record (a push's writes on the server, a pulled page's inserts on a device).
+/// GRDB's `StatementArguments` box every value in an existential and copy it twice; here a value goes
+/// straight from Swift into SQLite. Lives for one transaction (finalized on deinit) and never meets
+/// GRDB's statement cache.
+public final class RawStatement {
     private let connection: OpaquePointer
     private let handle: OpaquePointer
     private var index: Int32 = 0
 
-    init(_ db: Database, sql: String) throws {
+    public init(_ db: Database, sql: String) throws {
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "closed") }
         var handle: OpaquePointer?
         let code = sqlite3_prepare_v2(connection, sql, -1, &handle, nil)
@@ -26,7 +27,7 @@ final class RawStatement {
 
     /// Binds the next parameter (in order, from the first).
     @discardableResult
-    func bind(_ value: String?) -> Self {
+    public func bind(_ value: String?) -> Self {
         index += 1
         if let value {
             var value = value
@@ -41,17 +42,17 @@ final class RawStatement {
     }
 
     @discardableResult
-    func bind(_ value: Int64) -> Self {
+    public func bind(_ value: Int64) -> Self {
         index += 1
         sqlite3_bind_int64(handle, index, value)
         return self
     }
 
     @discardableResult
-    func bind(_ value: Bool) -> Self { bind(value ? 1 : 0 as Int64) }
+    public func bind(_ value: Bool) -> Self { bind(value ? 1 : 0 as Int64) }
 
     @discardableResult
-    func bind(_ value: some ContiguousBytes) -> Self {
+    public func bind(_ value: some ContiguousBytes) -> Self {
         index += 1
         value.withUnsafeBytes { bytes in
             _ = sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), Self.transient)
@@ -60,14 +61,14 @@ final class RawStatement {
     }
 
     /// Runs a statement that returns no rows.
-    func run() throws {
+    public func run() throws {
         defer { reset() }
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else { throw error(code) }
     }
 
     /// Runs a query and reads its first row, if any, with `read` (columns from 0).
-    func first<T>(_ read: (Columns) -> T) throws -> T? {
+    public func first<T>(_ read: (Columns) -> T) throws -> T? {
         defer { reset() }
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return read(Columns(handle: handle))
@@ -76,11 +77,11 @@ final class RawStatement {
         }
     }
 
-    struct Columns {
+    public struct Columns {
         let handle: OpaquePointer
-        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-        func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-        func string(_ column: Int32) -> String? {
+        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+        public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        public func string(_ column: Int32) -> String? {
             guard let text = sqlite3_column_text(handle, column) else { return nil }
             return String(cString: text)
         }
