@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks of the CaseSync sync path (run through tools/bench).",
         subcommands: [
             RawInsert.self, Push.self, Seed.self, InitialSync.self, NoopLatency.self, KintoPush.self, KintoSeed.self,
-            KintoInitialSync.self,
+            KintoInitialSync.self, ServerFloor.self, ClientFloor.self,
         ])
 }
 
