@@ -165,13 +165,7 @@ extension CaseSyncClient {
     /// Applies one page and its cursor; returns true when the final checksum disagrees (and, if asked,
     /// clears the pulled state so the next pull starts over).
     static func apply(_ page: RawPullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
-        let upsert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
-                WHERE excluded.seq > records.seq
-                """)
+        let upsert = try RawStatement(db, sql: recordUpsert)
         // A page never replaces what a later change brought (two syncs of one device can overlap).
         let delete = try RawStatement(db, sql: "DELETE FROM records WHERE id = ? AND seq < ?")
         // The running checksum moves with each record: what this page replaces comes out, what it brings goes in.
@@ -201,6 +195,14 @@ extension CaseSyncClient {
         }
         return true
     }
+
+    /// How a pulled record is stored (public so that the benchmark's SQLite floor runs exactly this).
+    /// Arguments: id, type, case_id, version, seq, body.
+    public static let recordUpsert = """
+        INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
+        WHERE excluded.seq > records.seq
+        """
 
     /// The type, version and seq this device holds for each of `ids` (one query per page).
     static func heldVersions(_ db: Database, ids: [String]) throws -> [String: (type: RecordType, version: Int64, seq: Int64)] {

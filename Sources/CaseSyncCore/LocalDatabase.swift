@@ -8,6 +8,11 @@ public struct LocalDatabase: Sendable {
 
     /// Opens (creating if needed) the database file at `path` and migrates it.
     public init(path: String) throws {
+        try self.init(writer: DatabasePool(path: path, configuration: Self.configuration()))
+    }
+
+    /// How a device's database file is opened (public so that the benchmark's SQLite floor opens it alike).
+    public static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -17,7 +22,7 @@ public struct LocalDatabase: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 20000")
         }
-        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+        return configuration
     }
 
     /// An in-memory database, for tests.

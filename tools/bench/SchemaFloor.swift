@@ -33,18 +33,9 @@ struct ServerFloor: ParsableCommand {
         let start = ContinuousClock.now
         for _ in 0..<(mutations / batch) {
             try pool.write { db in
-                let lookup = try RawStatement(db, sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?")
-                let upsert = try RawStatement(
-                    db,
-                    sql: """
-                        INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
-                            seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
-                            changed_at = excluded.changed_at
-                        """)
-                let record = try RawStatement(
-                    db, sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)")
+                let lookup = try RawStatement(db, sql: PushStatements.recordLookup)
+                let upsert = try RawStatement(db, sql: PushStatements.recordUpsert)
+                let record = try RawStatement(db, sql: PushStatements.outcomeInsert)
                 func write(_ id: String, _ type: String, _ caseId: String, _ version: Int64, _ body: Data) throws {
                     seq += 1
                     try upsert.bind(id).bind(type).bind(caseId).bind("citizen-1").bind(nil as String?).bind(seq).bind(version)
@@ -81,12 +72,7 @@ struct ClientFloor: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("device.sqlite").path
         _ = try LocalDatabase(path: path)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 20000")
-        }
-        let pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: LocalDatabase.configuration())
         let bodies = [Data(repeating: 0x61, count: 600), Data(repeating: 0x62, count: 250), Data(repeating: 0x63, count: 250)]
         var written = 0
         let start = ContinuousClock.now
@@ -94,13 +80,7 @@ struct ClientFloor: ParsableCommand {
             let count = min(pageSize, records - written)
             let first = written
             try pool.write { db in
-                let upsert = try RawStatement(
-                    db,
-                    sql: """
-                        INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
-                        WHERE excluded.seq > records.seq
-                        """)
+                let upsert = try RawStatement(db, sql: CaseSyncClient.recordUpsert)
                 var caseId = ""
                 for index in first..<(first + count) {
                     // Each case, then its two events, as the server's sequence has them.

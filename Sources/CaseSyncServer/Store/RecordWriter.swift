@@ -21,16 +21,8 @@ struct RecordWriter {
         self.db = db
         self.now = now
         self.nextSeq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0) + 1
-        lookup = try RawStatement(db, sql: "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?")
-        upsert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
-                    seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
-                    changed_at = excluded.changed_at
-                """)
+        lookup = try RawStatement(db, sql: PushStatements.recordLookup)
+        upsert = try RawStatement(db, sql: PushStatements.recordUpsert)
     }
 
     static func scope(citizen id: String) -> String { "c:" + id }
@@ -86,6 +78,22 @@ struct RecordWriter {
         }
         digestDeltas = [:]
     }
+}
+
+/// The statements a push runs for every mutation (public so that the benchmark's SQLite floor runs
+/// exactly these).
+public enum PushStatements {
+    public static let recordLookup = "SELECT citizen_id, authority_id, version, deleted FROM records WHERE id = ?"
+    /// Arguments: id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at.
+    public static let recordUpsert = """
+        INSERT INTO records (id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET citizen_id = excluded.citizen_id, authority_id = excluded.authority_id,
+            seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
+            changed_at = excluded.changed_at
+        """
+    /// Arguments: client_id, mutation_id, outcome, fingerprint.
+    public static let outcomeInsert = "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
 }
 
 /// Who may see the records that belong to a case.

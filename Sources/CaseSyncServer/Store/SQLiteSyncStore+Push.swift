@@ -27,8 +27,7 @@ extension SQLiteSyncStore {
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
-            let recordOutcome = try RawStatement(
-                db, sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)")
+            let recordOutcome = try RawStatement(db, sql: PushStatements.outcomeInsert)
             for (mutation, fingerprint) in zip(request.mutations, fingerprints) {
                 if mutation.mutationId <= last {
                     outcomes.append(
