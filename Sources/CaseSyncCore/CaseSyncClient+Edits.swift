@@ -94,6 +94,9 @@ extension CaseSyncClient {
             context.conflict = try LocalDatabase.conflictsById(db, caseId: caseId)[id]
             context.conflictRaisedBy = actor.role
         }
+        if case .deadline = operation {
+            context.deadlineChanges = DecisionPeriodChanges(events: rebased.events + rebased.result.events)
+        }
         let prediction = CaseRules.apply(mutation, by: actor, to: rebased.result.visible, context: context)
         if prediction.outcome.status == .rejected {
             throw ClientError(

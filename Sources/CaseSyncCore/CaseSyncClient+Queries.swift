@@ -42,8 +42,7 @@ extension CaseSyncClient {
             guard let visible = rebased.result.visible else {
                 throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
             }
-            // Records come in server sequence order, which is the order things happened on the server.
-            let events = try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self)
+            let events = rebased.events + rebased.result.events
             let messages = try LocalDatabase.records(db, type: .message, caseId: caseId, as: CaseMessage.self)
             let conflicts = try LocalDatabase.records(db, type: .conflict, caseId: caseId, as: ConflictRecord.self)
                 .filter { $0.resolution == nil }

@@ -73,13 +73,15 @@ extension CaseSyncClient {
     /// The case as this device shows it, with the predictions for its pending mutations.
     static func rebased(
         _ db: Database, caseId: String, actor: MutationActor, now: Timestamp, maxTextLength: Int
-    ) throws -> (server: VersionedCase?, pending: [PendingMutation], result: PendingRebase.Result) {
+    ) throws -> (server: VersionedCase?, pending: [PendingMutation], result: PendingRebase.Result, events: [TimelineEvent]) {
         let server = try LocalDatabase.serverCase(db, id: caseId)
         var pending = try LocalDatabase.pending(db, caseId: caseId)
+        // Records come in server sequence order, which is the order things happened on the server.
+        let events = try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self)
         let result = PendingRebase.rebase(
             server: server, pending: pending.map(\.mutation), actor: actor, now: now,
-            conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength)
+            conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength, events: events)
         for index in pending.indices { pending[index].predicted = result.predictions[index] }
-        return (server, pending, result)
+        return (server, pending, result, events)
     }
 }

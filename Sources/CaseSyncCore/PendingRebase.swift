@@ -11,15 +11,18 @@ public enum PendingRebase {
         public var predictions: [MutationOutcome]
         /// Messages the pending mutations add.
         public var messages: [CaseMessage]
+        /// Timeline events the pending mutations add (deadline changes), as predicted.
+        public var events: [TimelineEvent] = []
     }
 
     public static func rebase(
         server: VersionedCase?, pending: [Mutation], actor: MutationActor, now: Timestamp,
-        conflicts: [String: ConflictRecord], maxTextLength: Int
+        conflicts: [String: ConflictRecord], maxTextLength: Int, events: [TimelineEvent] = []
     ) -> Result {
         var state = server
         var predictions: [MutationOutcome] = []
         var messages: [CaseMessage] = []
+        var added: [TimelineEvent] = []
         for mutation in pending {
             var context = ApplyContext(now: now, maxTextLength: maxTextLength, makeId: { "pending" })
             if case .resolveConflict(let id, _) = mutation.operation {
@@ -29,12 +32,16 @@ public enum PendingRebase {
             if case .addMessage(let id, _) = mutation.operation {
                 context.messageExists = messages.contains { $0.id == id }
             }
+            if case .deadline = mutation.operation {
+                context.deadlineChanges = DecisionPeriodChanges(events: events + added)
+            }
             let effect = CaseRules.apply(mutation, by: actor, to: state, context: context)
             predictions.append(effect.outcome)
             if let updated = effect.updatedCase { state = updated }
             messages += effect.messages
+            if effect.outcome.status != .rejected, case .deadline = mutation.operation { added += effect.events }
         }
         if state?.deleted == true { state = nil }
-        return Result(visible: state, predictions: predictions, messages: messages)
+        return Result(visible: state, predictions: predictions, messages: messages, events: added)
     }
 }

@@ -12,13 +12,18 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
     case hearingAt
     case decisionOutcome
     case decisionSummary
+    /// What the contested decision is: `decision` (Awb, the default) or `municipal_tax` (a municipal tax
+    /// assessment such as a parking-tax fine); it decides which statutory periods apply.
+    case decisionType
+    /// `yes` when an advisory committee hears the objection (Awb 7:13): twelve weeks to decide, not six.
+    case advisoryCommittee
 
     /// How a concurrent change of this field on both sides is resolved.
     public var policy: FieldPolicy {
         switch self {
-        case .title, .grounds, .decisionReference, .decisionDate: .citizenProse
+        case .title, .grounds, .decisionReference, .decisionDate, .decisionType: .citizenProse
         case .contactEmail, .contactPhone: .sharedLastWriterWins
-        case .hearingAt, .decisionOutcome, .decisionSummary: .officerOwned
+        case .hearingAt, .decisionOutcome, .decisionSummary, .advisoryCommittee: .officerOwned
         }
     }
 
@@ -63,14 +68,14 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
             case .withdrawn: return RuleViolation(.fieldLocked, "the case is withdrawn; the \(rawValue) can no longer change")
             default: return nil
             }
-        case .decisionReference, .decisionDate:
+        case .decisionReference, .decisionDate, .decisionType:
             switch status {
             case .draft, .submitted: return nil
             default:
                 return RuleViolation(
                     .fieldLocked, "the contested decision (\(rawValue)) can only change until the authority has received the case")
             }
-        case .contactEmail, .contactPhone, .hearingAt, .decisionOutcome, .decisionSummary:
+        case .contactEmail, .contactPhone, .hearingAt, .decisionOutcome, .decisionSummary, .advisoryCommittee:
             switch status {
             case .closed, .withdrawn: return RuleViolation(.fieldLocked, "the case is \(status.rawValue); \(rawValue) can no longer change")
             default: return nil
@@ -115,6 +120,13 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
                 return RuleViolation(
                     .invalidValue, "decisionOutcome must be one of \(Self.decisionOutcomes.joined(separator: ", "))")
             }
+        case .decisionType:
+            if DecisionType(rawValue: value) == nil {
+                return RuleViolation(
+                    .invalidValue, "decisionType must be one of \(DecisionType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        case .advisoryCommittee:
+            if value != "yes" && value != "no" { return RuleViolation(.invalidValue, "advisoryCommittee must be yes or no") }
         }
         return nil
     }

@@ -24,7 +24,60 @@ public enum CaseRules {
         case .resolveConflict(let conflictId, let keep):
             return resolve(mutation, conflictId: conflictId, keep: keep, by: actor, current, context: context)
         case .delete: return delete(mutation, by: actor, current, context: context)
+        case .deadline(let change): return changeDeadline(mutation, change, by: actor, current, context: context)
         }
+    }
+
+    /// Postpones or pauses the decision period, or lets it run again (Awb 7:10): the authority's
+    /// officers only, while the objection is pending; appends the event every device computes from.
+    static func changeDeadline(
+        _ mutation: Mutation, _ change: DeadlineChange, by actor: MutationActor, _ current: VersionedCase,
+        context: ApplyContext
+    ) -> MutationEffect {
+        func refuse(_ code: ErrorCode, _ message: String) -> MutationEffect { .rejected(mutation, RuleViolation(code, message)) }
+        guard actor.role == .officer else {
+            return refuse(.forbiddenForRole, "only the authority postpones or pauses its decision period")
+        }
+        switch current.record.status {
+        case .submitted, .received, .inReview, .hearingScheduled: break
+        default:
+            return refuse(.invalidTransition, "the decision period can only change while the objection is pending (it is \(current.record.status.rawValue))")
+        }
+        if let note = change.note, note.isLonger(than: 2_000) { return refuse(.invalidValue, "a note is at most 2,000 characters") }
+        let today = CalendarDate(amsterdam: context.now)
+        if let date = change.effectiveDate, date > today { return refuse(.invalidValue, "effectiveDate cannot be in the future") }
+        let changes = context.deadlineChanges
+        var event = TimelineEvent(
+            id: context.makeId(), caseId: current.record.id, type: .postponed, at: context.now, actorRole: actor.role,
+            note: change.note)
+        switch change.action {
+        case .postpone:
+            guard let weeks = change.weeks, (1...52).contains(weeks) else {
+                return refuse(.invalidValue, "a postponement needs weeks, 1 to 52")
+            }
+            let consent = change.consent ?? false
+            let cap = StatutoryDeadlines.maxPostponementWeeksWithoutConsent
+            if !consent, changes.weeksWithoutConsent + weeks > cap {
+                return refuse(
+                    .invalidValue,
+                    "Awb 7:10 lid 3 allows at most \(cap) weeks of postponement without the objector's consent (\(changes.weeksWithoutConsent) used); record their consent to postpone further (lid 4)")
+            }
+            event.weeks = weeks
+            event.consent = consent
+        case .pause:
+            if let since = changes.pausedSince { return refuse(.invalidTransition, "the decision period is paused already (since \(since))") }
+            event.type = .paused
+            event.effectiveDate = change.effectiveDate ?? today
+        case .resume:
+            guard let since = changes.pausedSince else { return refuse(.invalidTransition, "the decision period is not paused") }
+            let date = change.effectiveDate ?? today
+            if date < since { return refuse(.invalidValue, "the period cannot run again before it was paused (\(since))") }
+            event.type = .resumed
+            event.effectiveDate = date
+        }
+        var effect = MutationEffect(outcome: MutationOutcome(mutationId: mutation.mutationId, status: .applied, version: current.version))
+        effect.events.append(event)
+        return effect
     }
 
     static func create(

@@ -56,6 +56,8 @@ public struct ApplyContext {
     public var messageExists: Bool
     /// Whether any record (not only a case) already has the id a `create` names.
     public var recordIdInUse: Bool = false
+    /// For a `deadline` change: the postponements and pauses the case's timeline holds so far.
+    public var deadlineChanges = DecisionPeriodChanges()
     /// Makes ids for records the rules create (events, conflicts).
     public var makeId: () -> String
 

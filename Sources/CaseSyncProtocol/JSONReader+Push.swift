@@ -59,6 +59,7 @@ extension JSONReader {
         var mutationId: Int64?, caseId: String?, baseVersion: Int64?, hlc: HLCTimestamp?, op: String?
         var newCase: NewCase?, changes: [FieldChange]?, transition: StatusTransition?
         var messageId: String?, body: String?, conflictId: String?, keep: ConflictResolutionChoice?
+        var deadline: DeadlineChange?
         try object { reader, key in
             switch key {
             case "mutationId": mutationId = try reader.integer()
@@ -112,6 +113,7 @@ extension JSONReader {
             case "body": body = try reader.string()
             case "conflictId": conflictId = try reader.string()
             case "keep": keep = ConflictResolutionChoice(rawValue: try reader.string())
+            case "deadline": deadline = try reader.deadlineChange()
             default: try reader.skipValue()
             }
         }
@@ -134,6 +136,9 @@ extension JSONReader {
             guard let conflictId, let keep else { throw fail("resolve_conflict needs conflictId and keep") }
             operation = .resolveConflict(conflictId: conflictId, keep: keep)
         case "delete": operation = .delete
+        case "deadline":
+            guard let deadline else { throw fail("deadline needs deadline") }
+            operation = .deadline(deadline)
         default: throw fail("unknown op")
         }
         return Mutation(mutationId: mutationId, caseId: caseId, baseVersion: baseVersion, hlc: hlc, operation: operation)
@@ -189,5 +194,25 @@ extension JSONReader {
         }
         guard let mutationId, let status else { throw fail("incomplete outcome") }
         return MutationOutcome(mutationId: mutationId, status: status, version: version, conflicts: conflicts, code: code, message: message)
+    }
+
+    mutating func deadlineChange() throws -> DeadlineChange {
+        var action: DeadlineChange.Action?, weeks: Int?, consent: Bool?, date: CalendarDate?, note: String?
+        try object { reader, key in
+            switch key {
+            case "action": action = DeadlineChange.Action(rawValue: try reader.string())
+            case "weeks": weeks = try reader.null() ? nil : Int(try reader.integer())
+            case "consent": consent = try reader.null() ? nil : try reader.bool()
+            case "effectiveDate":
+                if let text = try reader.optionalString() {
+                    guard let parsed = CalendarDate(text) else { throw reader.fail("bad effectiveDate") }
+                    date = parsed
+                }
+            case "note": note = try reader.optionalString()
+            default: try reader.skipValue()
+            }
+        }
+        guard let action else { throw fail("a deadline change needs an action") }
+        return DeadlineChange(action: action, weeks: weeks, consent: consent, effectiveDate: date, note: note)
     }
 }

@@ -49,6 +49,33 @@ public struct StatusTransition: Codable, Sendable, Hashable {
     }
 }
 
+/// A change of a case's decision period by the authority (Awb 7:10), recorded as a timeline event.
+public struct DeadlineChange: Codable, Sendable, Hashable {
+    public enum Action: String, Codable, Sendable, CaseIterable {
+        /// Postpone by `weeks` (lid 3; with `consent`, lid 4).
+        case postpone
+        /// The objector was asked to repair a defect on `effectiveDate` (Awb 6:6); the period stands still.
+        case pause
+        /// The defect was repaired (or its period lapsed) on `effectiveDate`; the period runs again.
+        case resume
+    }
+
+    public var action: Action
+    public var weeks: Int?
+    public var consent: Bool?
+    /// For `pause` and `resume`; the server's date when left out.
+    public var effectiveDate: CalendarDate?
+    public var note: String?
+
+    public init(action: Action, weeks: Int? = nil, consent: Bool? = nil, effectiveDate: CalendarDate? = nil, note: String? = nil) {
+        self.action = action
+        self.weeks = weeks
+        self.consent = consent
+        self.effectiveDate = effectiveDate
+        self.note = note
+    }
+}
+
 /// What a mutation does.
 public enum MutationOperation: Sendable, Hashable {
     /// Create a case (citizen); the case id is the mutation's `caseId`.
@@ -63,6 +90,8 @@ public enum MutationOperation: Sendable, Hashable {
     case resolveConflict(conflictId: String, keep: ConflictResolutionChoice)
     /// Delete a case that is still a draft (leaves a tombstone).
     case delete
+    /// Postpone or pause the decision period, or let it run again (officer).
+    case deadline(DeadlineChange)
 
     /// The wire name of the operation (`op`).
     public var name: String {
@@ -73,6 +102,7 @@ public enum MutationOperation: Sendable, Hashable {
         case .addMessage: "add_message"
         case .resolveConflict: "resolve_conflict"
         case .delete: "delete"
+        case .deadline: "deadline"
         }
     }
 }
@@ -97,7 +127,7 @@ public struct Mutation: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey {
         case mutationId, caseId, baseVersion, hlc, op
-        case `case`, changes, transition, messageId, body, conflictId, keep
+        case `case`, changes, transition, messageId, body, conflictId, keep, deadline
     }
 
     public init(from decoder: any Decoder) throws {
@@ -120,10 +150,11 @@ public struct Mutation: Codable, Sendable, Hashable {
                 conflictId: try container.decode(String.self, forKey: .conflictId),
                 keep: try container.decode(ConflictResolutionChoice.self, forKey: .keep))
         case "delete": operation = .delete
+        case "deadline": operation = .deadline(try container.decode(DeadlineChange.self, forKey: .deadline))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .op, in: container,
-                debugDescription: "unknown op \"\(op)\"; expected create, edit, transition, add_message, resolve_conflict or delete")
+                debugDescription: "unknown op \"\(op)\"; expected create, edit, transition, add_message, resolve_conflict, delete or deadline")
         }
     }
 
@@ -145,6 +176,7 @@ public struct Mutation: Codable, Sendable, Hashable {
             try container.encode(conflictId, forKey: .conflictId)
             try container.encode(keep, forKey: .keep)
         case .delete: break
+        case .deadline(let change): try container.encode(change, forKey: .deadline)
         }
     }
 }

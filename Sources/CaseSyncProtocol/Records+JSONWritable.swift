@@ -26,10 +26,13 @@ extension TimelineEvent: JSONWritable {
         writer.key("actorRole"); writer.string(actorRole.rawValue)
         writer.key("at"); writer.timestamp(at)
         writer.key("caseId"); writer.string(caseId)
+        if let consent { writer.key("consent"); writer.bool(consent) }
+        if let effectiveDate { writer.key("effectiveDate"); writer.string(effectiveDate.description) }
         writer.key("id"); writer.string(id)
         if let note { writer.key("note"); writer.string(note) }
         if let status { writer.key("status"); writer.string(status.rawValue) }
         writer.key("type"); writer.string(type.rawValue)
+        if let weeks { writer.key("weeks"); writer.int(Int64(weeks)) }
         writer.endObject()
     }
 }
@@ -150,6 +153,16 @@ extension Mutation: JSONWritable {
             writer.endArray()
         }
         if case .resolveConflict(let conflictId, _) = operation { writer.key("conflictId"); writer.string(conflictId) }
+        if case .deadline(let change) = operation {
+            writer.key("deadline")
+            writer.beginObject()
+            writer.key("action"); writer.string(change.action.rawValue)
+            if let consent = change.consent { writer.key("consent"); writer.bool(consent) }
+            if let date = change.effectiveDate { writer.key("effectiveDate"); writer.string(date.description) }
+            if let note = change.note { writer.key("note"); writer.string(note) }
+            if let weeks = change.weeks { writer.key("weeks"); writer.int(Int64(weeks)) }
+            writer.endObject()
+        }
         writer.key("hlc"); writer.hlc(hlc)
         if case .resolveConflict(_, let keep) = operation { writer.key("keep"); writer.string(keep.rawValue) }
         if case .addMessage(let id, _) = operation { writer.key("messageId"); writer.string(id) }

@@ -58,6 +58,13 @@ public enum TimelineEventType: String, Codable, Sendable, Hashable, CaseIterable
     case statusChanged = "status_changed"
     case hearingScheduled = "hearing_scheduled"
     case decided
+    /// The authority postponed its decision (Awb 7:10 lid 3, or lid 4 with consent): `weeks`, `consent`.
+    case postponed
+    /// The decision period stands still: the objector was asked to repair a defect (Awb 6:6, 7:10 lid 2)
+    /// on `effectiveDate`.
+    case paused
+    /// The defect was repaired (or its repair period lapsed) on `effectiveDate`; the period runs again.
+    case resumed
 }
 
 /// One entry of a case's timeline; append-only, written by the server.
@@ -71,10 +78,16 @@ public struct TimelineEvent: Codable, Sendable, Hashable {
     public var status: CaseStatus?
     /// A short free-text note by the actor.
     public var note: String?
+    /// For `postponed`: by how many weeks, and whether the objector consented.
+    public var weeks: Int?
+    public var consent: Bool?
+    /// For `paused` and `resumed`: the day it happened (it may be recorded later).
+    public var effectiveDate: CalendarDate?
 
     public init(
         id: String, caseId: String, type: TimelineEventType, at: Timestamp, actorRole: ActorRole,
-        status: CaseStatus? = nil, note: String? = nil
+        status: CaseStatus? = nil, note: String? = nil, weeks: Int? = nil, consent: Bool? = nil,
+        effectiveDate: CalendarDate? = nil
     ) {
         self.id = id
         self.caseId = caseId
@@ -83,6 +96,9 @@ public struct TimelineEvent: Codable, Sendable, Hashable {
         self.actorRole = actorRole
         self.status = status
         self.note = note
+        self.weeks = weeks
+        self.consent = consent
+        self.effectiveDate = effectiveDate
     }
 }
 

@@ -46,6 +46,11 @@ func render(_ detail: CaseDetail) -> String {
             case .statusChanged: text += "status → \(event.status?.rawValue ?? "?")"
             case .hearingScheduled: text += "hearing scheduled"
             case .decided: text += "decided"
+            case .postponed:
+                text += "decision postponed \(event.weeks ?? 0) weeks"
+                text += event.consent == true ? " with the objector's consent (Awb 7:10 lid 4)" : " (Awb 7:10 lid 3)"
+            case .paused: text += "decision period paused from \(event.effectiveDate.map(String.init(describing:)) ?? "?") (Awb 7:10 lid 2)"
+            case .resumed: text += "decision period runs again from \(event.effectiveDate.map(String.init(describing:)) ?? "?")"
             }
             text += " (\(event.actorRole.rawValue))"
             if let note = event.note { text += ": \(note)" }
@@ -92,5 +97,11 @@ func describe(_ operation: MutationOperation) -> String {
     case .addMessage: "send a message"
     case .resolveConflict(_, let keep): "resolve a conflict (keep \(keep.rawValue))"
     case .delete: "delete the draft"
+    case .deadline(let change):
+        switch change.action {
+        case .postpone: "postpone the decision \(change.weeks ?? 0) weeks"
+        case .pause: "pause the decision period"
+        case .resume: "let the decision period run again"
+        }
     }
 }

@@ -164,3 +164,55 @@ struct ConcurrentMoveTests {
         #expect(repeatEffect.outcome.status == .applied && repeatEffect.updatedCase == nil && repeatEffect.events.isEmpty)
     }
 }
+
+extension CaseRulesTests {
+    // MARK: Deadline changes (Awb 7:10)
+
+    static func deadline(_ change: DeadlineChange, on current: VersionedCase = existing(status: .inReview),
+                         by actor: MutationActor = officer, so changes: DecisionPeriodChanges = DecisionPeriodChanges()) -> MutationEffect {
+        var context = Self.context()
+        context.deadlineChanges = changes
+        return CaseRules.apply(Self.mutation(.deadline(change)), by: actor, to: current, context: context)
+    }
+
+    @Test func anOfficerPostponesUpToSixWeeksWithoutConsent() {
+        let effect = Self.deadline(DeadlineChange(action: .postpone, weeks: 6, note: "second hearing"))
+        #expect(effect.outcome.status == .applied)
+        #expect(effect.outcome.version == 3)
+        #expect(effect.updatedCase == nil)
+        #expect(effect.events.map(\.type) == [.postponed])
+        #expect(effect.events.first?.weeks == 6)
+        #expect(effect.events.first?.consent == false)
+        let further = Self.deadline(
+            DeadlineChange(action: .postpone, weeks: 1),
+            so: DecisionPeriodChanges(postponements: [.init(weeks: 6, consent: false)]))
+        #expect(further.outcome.code == .invalidValue)
+        #expect(further.outcome.message?.contains("Awb 7:10 lid 3") == true)
+        let withConsent = Self.deadline(
+            DeadlineChange(action: .postpone, weeks: 8, consent: true),
+            so: DecisionPeriodChanges(postponements: [.init(weeks: 6, consent: false)]))
+        #expect(withConsent.outcome.status == .applied)
+    }
+
+    @Test func onlyTheAuthorityMovesTheDeadlineWhileTheObjectionIsPending() {
+        #expect(Self.deadline(DeadlineChange(action: .postpone, weeks: 2), by: Self.citizen).outcome.code == .forbiddenForRole)
+        #expect(Self.deadline(DeadlineChange(action: .postpone, weeks: 2), by: Self.foreignOfficer).outcome.code == .caseNotFound)
+        #expect(Self.deadline(DeadlineChange(action: .postpone, weeks: 2), on: Self.existing(status: .decided)).outcome.code == .invalidTransition)
+        #expect(Self.deadline(DeadlineChange(action: .postpone, weeks: 0)).outcome.code == .invalidValue)
+        #expect(Self.deadline(DeadlineChange(action: .postpone)).outcome.code == .invalidValue)
+    }
+
+    @Test func pausesAndResumesAlternate() {
+        let pause = Self.deadline(DeadlineChange(action: .pause, effectiveDate: CalendarDate("2026-03-01")))
+        #expect(pause.events.first?.type == .paused)
+        #expect(pause.events.first?.effectiveDate == CalendarDate("2026-03-01"))
+        let paused = DecisionPeriodChanges(pauses: [.init(requested: CalendarDate("2026-03-01")!, resumed: nil)])
+        #expect(Self.deadline(DeadlineChange(action: .pause), so: paused).outcome.code == .invalidTransition)
+        #expect(Self.deadline(DeadlineChange(action: .resume)).outcome.code == .invalidTransition)
+        #expect(Self.deadline(DeadlineChange(action: .resume, effectiveDate: CalendarDate("2026-02-27")), so: paused).outcome.code == .invalidValue)
+        let resume = Self.deadline(DeadlineChange(action: .resume), so: paused)
+        // Without a date the server's day counts (now is 2 March 2026 in the Netherlands).
+        #expect(resume.events.first?.effectiveDate == CalendarDate("2026-03-02"))
+        #expect(Self.deadline(DeadlineChange(action: .pause, effectiveDate: CalendarDate("2026-03-03"))).outcome.code == .invalidValue)
+    }
+}

@@ -23,6 +23,9 @@ struct JSONWriterTests {
             createdAt: Self.now, updatedAt: Self.now))
         try check(TimelineEvent(id: "e", caseId: "c1", type: .statusChanged, at: Self.now, actorRole: .officer, status: .received, note: Self.tricky))
         try check(TimelineEvent(id: "e", caseId: "c1", type: .created, at: Self.now, actorRole: .citizen))
+        try check(TimelineEvent(id: "e", caseId: "c1", type: .postponed, at: Self.now, actorRole: .officer, note: "n", weeks: 4, consent: false))
+        try check(TimelineEvent(
+            id: "e", caseId: "c1", type: .paused, at: Self.now, actorRole: .officer, effectiveDate: CalendarDate("2026-04-20")))
         try check(CaseMessage(id: "m", caseId: "c1", authorRole: .citizen, authorName: "Anna", body: Self.tricky, sentAt: Self.now))
         let conflict = FieldConflict(field: "grounds", policy: .citizenProse, winner: .server, clientValue: "a", serverValue: nil)
         try check(ConflictRecord(id: "k", caseId: "c1", conflict: conflict, clientId: "c", mutationId: 9, createdAt: Self.now))

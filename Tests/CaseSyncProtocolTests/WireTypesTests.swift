@@ -74,6 +74,9 @@ struct WireTypesTests {
         .addMessage(id: "m", body: "hello"),
         .resolveConflict(conflictId: "k", keep: .theirs),
         .delete,
+        .deadline(DeadlineChange(action: .postpone, weeks: 6, consent: true, note: "Hearing needs a second session")),
+        .deadline(DeadlineChange(action: .pause, effectiveDate: CalendarDate("2026-04-20"))),
+        .deadline(DeadlineChange(action: .resume)),
     ]
 
     @Test(arguments: operations)

@@ -100,6 +100,10 @@ extension SQLiteSyncStore {
             context.messageExists = try recordExists(db, id: id)
         case .create:
             context.recordIdInUse = try current == nil && recordExists(db, id: mutation.caseId)
+        case .deadline:
+            let bodies = try Data.fetchAll(
+                db, sql: "SELECT body FROM records WHERE case_id = ? AND type = 'event' AND deleted = 0", arguments: [mutation.caseId])
+            context.deadlineChanges = DecisionPeriodChanges(events: try bodies.map { try decoder.decode(TimelineEvent.self, from: $0) })
         default:
             break
         }
