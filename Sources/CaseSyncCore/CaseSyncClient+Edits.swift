@@ -60,6 +60,11 @@ extension CaseSyncClient {
         }
     }
 
+    /// Postpones or pauses a case's decision period, or lets it run again (officers; Awb 7:10).
+    public func changeDeadline(caseId: String, _ change: DeadlineChange) throws {
+        try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .deadline(change)) }
+    }
+
     /// Deletes a case that is still a draft.
     public func deleteDraft(caseId: String) throws {
         try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .delete) }

@@ -53,6 +53,29 @@ extension CaseSyncClient {
         }
     }
 
+    /// Today in the Netherlands, by this device's clock: the day deadlines are measured against.
+    public var today: CalendarDate { CalendarDate(amsterdam: environment.now()) }
+
+    /// A case's statutory deadlines as this device shows it (pending deadline changes included).
+    public func deadlines(caseId: String, today: CalendarDate? = nil) throws -> CaseDeadlines {
+        let detail = try detail(caseId: caseId)
+        return CaseDeadlines(record: detail.local.record, events: detail.events, today: today ?? self.today)
+    }
+
+    /// Every case this device shows with its deadlines, most urgent first (overdue, then fewest days left;
+    /// paused, decided and closed cases last).
+    public func deadlineOverview(today: CalendarDate? = nil) throws -> [(case: LocalCase, deadlines: CaseDeadlines)] {
+        let day = today ?? self.today
+        let all = try cases()
+        let events = try database.writer.read { db in
+            Dictionary(grouping: try LocalDatabase.records(db, type: .event, as: TimelineEvent.self), by: \.caseId)
+        }
+        return all.map { local in
+            (local, CaseDeadlines(record: local.record, events: events[local.id] ?? [], today: day))
+        }
+        .sorted { ($0.deadlines.urgency, $0.case.id) < ($1.deadlines.urgency, $1.case.id) }
+    }
+
     /// Finds the one case whose id starts with `prefix` (ids are long; people type the first characters).
     public func caseId(matching prefix: String) throws -> String {
         let needle = prefix.lowercased()
