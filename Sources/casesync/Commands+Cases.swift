@@ -45,6 +45,8 @@ struct New: AsyncParsableCommand {
         @Option(help: "Read your grounds from a file (- for standard input).") var groundsFile: String?
         @Option(help: "An e-mail address the authority may use.") var email: String?
         @Option(help: "A phone number the authority may use.") var phone: String?
+        @Flag(help: "The decision is a municipal tax assessment, e.g. a parking-tax fine (AWR 22j, Gemeentewet 236).")
+        var municipalTax = false
         @Flag(help: "Keep it as a draft instead of submitting it.") var draft = false
 
         func validate() throws {
@@ -63,6 +65,7 @@ struct New: AsyncParsableCommand {
                 ]
                 fields[.contactEmail] = email
                 fields[.contactPhone] = phone
+                if municipalTax { fields[.decisionType] = DecisionType.municipalTax.rawValue }
                 let id = try client.createObjection(authorityId: authority, fields: fields, submit: !draft)
                 print("Case \(short(id)) \(draft ? "saved as a draft" : "filed"); it is sent on your next: casesync sync")
             }
@@ -112,6 +115,7 @@ struct Show: AsyncParsableCommand {
             let detail = try client.detail(caseId: try client.caseId(matching: caseId))
             if json { return try printJSON(detail) }
             print(render(detail))
+            print(render(try client.deadlines(caseId: detail.local.id)).joined(separator: "\n"))
         }
     }
 }
@@ -130,6 +134,9 @@ struct Edit: AsyncParsableCommand {
     @Flag(help: "Remove the e-mail address.") var clearEmail = false
     @Flag(help: "Remove the phone number.") var clearPhone = false
     @Option(help: "Officers: a decision summary.") var summary: String?
+    @Option(help: "What the contested decision is: decision or municipal_tax.") var decisionType: String?
+    @Option(help: "Officers: yes when an advisory committee hears the objection (Awb 7:13: twelve weeks to decide).")
+    var advisoryCommittee: String?
 
     func run() async throws {
         try await reporting {
@@ -141,6 +148,8 @@ struct Edit: AsyncParsableCommand {
             values[.contactEmail] = clearEmail ? .some(nil) : email.map { Optional($0) }
             values[.contactPhone] = clearPhone ? .some(nil) : phone.map { Optional($0) }
             values[.decisionSummary] = summary.map { Optional($0) }
+            values[.decisionType] = decisionType.map { Optional($0) }
+            values[.advisoryCommittee] = advisoryCommittee.map { Optional($0) }
             guard !values.isEmpty else { throw CLIError("say what to change, e.g. --grounds \"…\"; see: casesync edit --help") }
             let client = try home.client()
             let id = try client.caseId(matching: caseId)

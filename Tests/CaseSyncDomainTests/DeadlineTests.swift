@@ -111,9 +111,10 @@ struct DeadlineTests {
         #expect(period.basis.first!.hasPrefix("Gemeentewet art. 236 lid 2"))
     }
 
-    @Test(arguments: [("2026-11-19", "2026-12-31"), ("2026-11-20", "2027-01-07"), ("2026-12-31", "2027-01-07")])
+    @Test(arguments: [("2026-11-19", "2026-12-31"), ("2026-11-20", "2027-01-07"), ("2026-11-26", "2027-01-07"), ("2026-12-31", "2027-02-11")])
     func parkingTaxReceivedInTheLastSixWeeksFollowsTheAwb(received: String, end: String) {
-        // Assessment dated 15 October: the objection period ends Thursday 26 November.
+        // Assessment dated 15 October: the objection period ends Thursday 26 November. Received on
+        // 31 December, after it ended, the six weeks count from the day after receipt.
         let objection = StatutoryDeadlines.objectionPeriod(announced: date("2026-10-15"), taxAssessment: true)
         #expect(objection.end == date("2026-11-26"))
         #expect(decision(objection, received: received, tax: true).end == date(end))
@@ -253,11 +254,14 @@ struct DeadlineTests {
         #expect(deadlines.nextStep.contains("appeal"))
     }
 
-    @Test func anObjectionFiledTooLateSaysSo() {
+    @Test func anObjectionFiledTooLateSaysSoAndCountsFromItsReceipt() {
         let events = [event(.statusChanged, "2026-04-20T10:00:00Z", status: .submitted)]
         let deadlines = CaseDeadlines(record: record(status: .submitted), events: events, today: date("2026-04-21"))
         #expect(deadlines.filedInTime == false)
         #expect(deadlines.nextStep.contains("Awb 6:11"))
+        // Six weeks from 21 April: 1 June.
+        #expect(deadlines.decisionPeriod?.start == date("2026-04-21"))
+        #expect(deadlines.decisionPeriod?.end == date("2026-06-01"))
     }
 
     @Test func datesOutsideTheHolidayDataAreFlagged() {

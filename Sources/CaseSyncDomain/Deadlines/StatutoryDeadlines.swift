@@ -123,11 +123,17 @@ public enum StatutoryDeadlines {
             basis.append("Atw art. 4a (a period in years is not extended past weekends and holidays)")
             return StatutoryPeriod(start: received, countedEnd: end, end: end, basis: basis)
         }
-        let start = objectionPeriod.end.adding(days: 1)
+        // An objection filed after the objection period cannot have been decided on before it arrived:
+        // its period counts from the day after receipt.
+        let late = received > objectionPeriod.end
+        let start = late ? received.adding(days: 1) : objectionPeriod.end.adding(days: 1)
         let weeks = advisoryCommittee ? 12 : 6
         var basis = [advisoryCommittee
             ? "Awb 7:10 lid 1 with Awb 7:13 (twelve weeks: an advisory committee hears the objection)"
             : "Awb 7:10 lid 1 (six weeks from the day after the objection period ended)"]
+        if late {
+            basis.append("filed after the objection period ended (\(objectionPeriod.end)): counted from the day after it was received")
+        }
         if municipalTax {
             basis.insert("Gemeentewet art. 236 lid 2 (received in the last six weeks of the year: the Awb period applies)", at: 0)
         }
