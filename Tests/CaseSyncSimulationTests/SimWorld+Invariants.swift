@@ -26,6 +26,7 @@ extension SimWorld {
         var raisedConflicts: Set<String> = []
         var recordedConflicts: [String: ConflictRecord] = [:]
         let clientsOfSide: [ActorRole: Set<String>] = Dictionary(grouping: devices, by: \.role).mapValues { Set($0.map(\.clientId)) }
+        var deadlinesSeen: [String: (device: String, deadlines: CaseDeadlines)] = [:]
 
         for device in devices {
             let name = device.name
@@ -61,6 +62,25 @@ extension SimWorld {
             var caseRecords: [String: CaseRecord] = [:]
             for record in held where record.type == .case {
                 caseRecords[record.id] = try decoder.decode(CaseRecord.self, from: record.data)
+            }
+            // 3b. Every device that holds a case computes the same deadlines from it, within the law's caps.
+            var eventsByCase: [String: [TimelineEvent]] = [:]
+            for record in held where record.type == .event {
+                let event = try decoder.decode(TimelineEvent.self, from: record.data)
+                eventsByCase[event.caseId, default: []].append(event)
+            }
+            for (id, record) in caseRecords {
+                let deadlines = CaseDeadlines(record: record, events: eventsByCase[id] ?? [], today: CalendarDate("2026-06-01")!)
+                if let seen = deadlinesSeen[id], seen.deadlines != deadlines {
+                    findings.append("\(name): computes other deadlines for case \(id.suffix(6)) than \(seen.device)")
+                }
+                deadlinesSeen[id] = (name, deadlines)
+                if deadlines.changes.weeksWithoutConsent > StatutoryDeadlines.maxPostponementWeeksWithoutConsent {
+                    findings.append("\(name): case \(id.suffix(6)) is postponed \(deadlines.changes.weeksWithoutConsent) weeks without consent")
+                }
+                if deadlines.changes.pauses.dropLast().contains(where: { $0.resumed == nil }) {
+                    findings.append("\(name): case \(id.suffix(6)) has a pause that never ended before another began")
+                }
             }
             for record in held {
                 guard let owner = caseRecords[record.caseId] else {

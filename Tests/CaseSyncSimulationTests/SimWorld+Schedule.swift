@@ -112,7 +112,7 @@ extension SimWorld {
             }
         } else {
             guard let target else { return }
-            switch source.int(0..<6) {
+            switch source.int(0..<7) {
             case 0, 1, 2:
                 let targets = CaseStateMachine.targets(from: target.record.status, role: .officer)
                 guard let status = source.pick(targets) else { return }
@@ -129,6 +129,17 @@ extension SimWorld {
             case 4:
                 try attempt(device, "edits the decision summary of \(target.id.suffix(4))") {
                     try device.client.edit(caseId: target.id, set: [.decisionSummary: "Summary by \(tag)"])
+                }
+            case 5:
+                // Officers of the same authority postpone and pause concurrently, offline: the server's
+                // caps must hold whatever order the pushes arrive in.
+                let change = source.pick([
+                    DeadlineChange(action: .postpone, weeks: source.int(1..<5)),
+                    DeadlineChange(action: .postpone, weeks: source.int(1..<5), consent: true),
+                    DeadlineChange(action: .pause), DeadlineChange(action: .resume),
+                ])!
+                try attempt(device, "\(change.action.rawValue)s the deadline of \(target.id.suffix(4))") {
+                    try device.client.changeDeadline(caseId: target.id, change)
                 }
             default:
                 try attempt(device, "writes on \(target.id.suffix(4))") { _ = try device.client.sendMessage(caseId: target.id, body: "Message by \(tag)") }
