@@ -70,8 +70,12 @@ extension CaseSyncClient {
         let events = try database.writer.read { db in
             Dictionary(grouping: try LocalDatabase.records(db, type: .event, as: TimelineEvent.self), by: \.caseId)
         }
-        return all.map { local in
-            (local, CaseDeadlines(record: local.record, events: events[local.id] ?? [], today: day))
+        return try all.map { local in
+            // A case with edits not yet synced may have a pending deadline change: read it in full.
+            let deadlines = local.pendingCount > 0
+                ? try deadlines(caseId: local.id, today: day)
+                : CaseDeadlines(record: local.record, events: events[local.id] ?? [], today: day)
+            return (local, deadlines)
         }
         .sorted { ($0.deadlines.urgency, $0.case.id) < ($1.deadlines.urgency, $1.case.id) }
     }

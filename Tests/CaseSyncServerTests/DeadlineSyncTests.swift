@@ -48,6 +48,10 @@ struct DeadlineSyncTests {
             #expect(seen.decisionPeriod?.basis.contains { $0.hasPrefix("Awb 7:10 lid 3 (postponed 2 weeks)") } == true)
             #expect(try anna.detail(caseId: caseId).events.map(\.type).contains(.postponed))
             #expect(try officer.deadlineOverview().map(\.case.id) == [caseId])
+
+            // A pause not yet synced already shows in the officer's overview.
+            try officer.changeDeadline(caseId: caseId, DeadlineChange(action: .pause, note: "Send a copy of the permit"))
+            #expect(try officer.deadlineOverview().first?.deadlines.standing == .paused(since: CalendarDate("2026-03-02")!))
         }
     }
 }
