@@ -37,12 +37,32 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
         bytes.append(contentsOf: node.utf8)
     }
 
+    /// Parses the wire form: 13 decimal digits, `-`, 4 hex digits, `-`, the node.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 13, parts[1].count == 4,
-              let millis = Int64(parts[0]), millis >= 0,
-              let counter = UInt16(parts[1], radix: 16) else { return nil }
-        self.init(millis: millis, counter: counter, node: String(parts[2]))
+        var text = text
+        guard let parsed = text.withUTF8({ bytes -> (Int64, UInt16)? in
+            guard bytes.count >= 19, bytes[13] == UInt8(ascii: "-"), bytes[18] == UInt8(ascii: "-") else { return nil }
+            var millis: Int64 = 0
+            for index in 0..<13 {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                millis = millis * 10 + Int64(digit)
+            }
+            var counter: UInt16 = 0
+            for index in 14..<18 {
+                let byte = bytes[index] | 0x20 // lower case
+                let value: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
+                default: return nil
+                }
+                counter = counter << 4 | UInt16(value)
+            }
+            return (millis, counter)
+        }) else { return nil }
+        let node = text.utf8.dropFirst(19)
+        self.init(millis: parsed.0, counter: parsed.1, node: String(Substring(node)))
     }
 
     public init(from decoder: any Decoder) throws {

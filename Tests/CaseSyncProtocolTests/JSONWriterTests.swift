@@ -74,6 +74,10 @@ struct JSONWriterTests {
                 clocks: ["title": clock], createdAt: Self.now, updatedAt: Self.now))
         }
         #expect(HLCTimestamp(millis: 42, counter: 0xbe, node: "n").description == "0000000000042-00be-n")
+        #expect(HLCTimestamp("1772443800000-00BE-node-with-dashes") == HLCTimestamp(millis: 1_772_443_800_000, counter: 0xbe, node: "node-with-dashes"))
+        for bad in ["177244380000-0000-a", "1772443800000-000g-a", "1772443800000_0000-a", "1772443800000-0000", "+772443800000-0000-a", ""] {
+            #expect(HLCTimestamp(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func theFastReaderFallsBackForPreciseErrors() {

@@ -28,25 +28,41 @@ struct RecordWriter {
     static func scope(citizen id: String) -> String { "c:" + id }
     static func scope(authority id: String) -> String { "a:" + id }
 
-    /// Writes one record's new state (insert or replace). `new` says the id is known to be unused
-    /// (a fresh event, message or conflict, or a case being filed), which saves looking up its old state.
+    /// What the writer knows of a record's stored state before it writes the new one.
+    enum Prior {
+        /// Nothing: it looks the record up.
+        case unknown
+        /// The id is unused (a fresh event, message or conflict, or a case being filed).
+        case none
+        /// The stored row, as the caller read it in this transaction (saves looking it up again).
+        case known(citizenId: String?, authorityId: String?, version: Int64, deleted: Bool)
+    }
+
+    /// Writes one record's new state (insert or replace).
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, new: Bool = false, body: some JSONWritable
+        deleted: Bool, prior: Prior = .unknown, body: some JSONWritable
     ) throws {
         try write(
             type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version,
-            deleted: deleted, new: new, bodyData: body.jsonBytes)
+            deleted: deleted, prior: prior, bodyData: body.jsonBytes)
     }
 
     /// Writes one record's new state from its already-encoded body.
     mutating func write(
         _ type: RecordType, id: String, caseId: String, citizenId: String?, authorityId: String?, version: Int64,
-        deleted: Bool, new: Bool = false, bodyData data: some ContiguousBytes
+        deleted: Bool, prior: Prior = .unknown, bodyData data: some ContiguousBytes
     ) throws {
-        if !new, let old = try lookup.bind(id).first({
-            (citizenId: $0.string(0), authorityId: $0.string(1), version: $0.int64(2), deleted: $0.int64(3) != 0)
-        }), !old.deleted {
+        var old: (citizenId: String?, authorityId: String?, version: Int64, deleted: Bool)?
+        switch prior {
+        case .none: old = nil
+        case .known(let citizenId, let authorityId, let version, let deleted): old = (citizenId, authorityId, version, deleted)
+        case .unknown:
+            old = try lookup.bind(id).first {
+                (citizenId: $0.string(0), authorityId: $0.string(1), version: $0.int64(2), deleted: $0.int64(3) != 0)
+            }
+        }
+        if let old, !old.deleted {
             for scope in Self.scopes(citizenId: old.citizenId, authorityId: old.authorityId) {
                 digestDeltas[scope, default: ChecksumAccumulator()].remove(type: type, id: id, version: old.version)
             }

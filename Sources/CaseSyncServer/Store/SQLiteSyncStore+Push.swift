@@ -52,6 +52,13 @@ extension SQLiteSyncStore {
         }
     }
 
+    /// The row a case's current state was read from (cases are written with these scope columns).
+    static func stored(_ current: VersionedCase) -> RecordWriter.Prior {
+        .known(
+            citizenId: current.record.citizenId, authorityId: current.deleted ? nil : current.record.authorityVisibility,
+            version: current.version, deleted: current.deleted)
+    }
+
     /// The outcome a repeated mutation got the first time. A different mutation under a used id means
     /// the device's outbox is out of step with the server (its data was restored, say): refused whole.
     private func storedOutcome(
@@ -117,7 +124,7 @@ extension SQLiteSyncStore {
             try writer.write(
                 .case, id: record.id, caseId: record.id, citizenId: record.citizenId,
                 authorityId: updated.deleted ? nil : record.authorityVisibility, version: updated.version,
-                deleted: updated.deleted, new: current == nil, body: record)
+                deleted: updated.deleted, prior: current.map(Self.stored) ?? .none, body: record)
             let wasVisible = current.map { !$0.deleted && $0.record.authorityVisibility != nil } ?? false
             if updated.deleted {
                 try rewriteChildren(db, of: record, writer: &writer, deleted: true)
@@ -128,18 +135,18 @@ extension SQLiteSyncStore {
         for event in effect.events {
             try writer.write(
                 .event, id: event.id, caseId: record.id, citizenId: record.citizenId,
-                authorityId: record.authorityVisibility, version: 1, deleted: false, new: true, body: event)
+                authorityId: record.authorityVisibility, version: 1, deleted: false, prior: .none, body: event)
         }
         for message in effect.messages {
             try writer.write(
                 .message, id: message.id, caseId: record.id, citizenId: record.citizenId,
-                authorityId: record.authorityVisibility, version: 1, deleted: false, new: true, body: message)
+                authorityId: record.authorityVisibility, version: 1, deleted: false, prior: .none, body: message)
         }
         for conflict in effect.conflicts {
             try writer.write(
                 .conflict, id: conflict.id, caseId: record.id,
                 citizenId: actor.role == .citizen ? record.citizenId : nil,
-                authorityId: actor.role == .officer ? record.authorityId : nil, version: 1, deleted: false, new: true,
+                authorityId: actor.role == .officer ? record.authorityId : nil, version: 1, deleted: false, prior: .none,
                 body: conflict)
         }
         if let resolved = effect.resolvedConflict {
