@@ -110,7 +110,10 @@ public struct CaseDeadlines: Sendable, Hashable {
         case .paused(let since)?:
             return "The decision period stands still since \(since) until you repair what the authority asked for (Awb 6:6, 7:10 lid 2)."
         default:
-            return "Once the objection is filed, its decision deadline appears here."
+            if let objectionPeriod {
+                return "Your objection is ready on this device; sync to send it. It must reach the authority by \(objectionPeriod.end); the decision deadline counts from then."
+            }
+            return "Once the objection has reached the authority, its decision deadline appears here."
         }
     }
 }
