@@ -1,42 +1,7 @@
 import Foundation
 
-/// A pull answer with each record's JSON kept as bytes: what the server reads from its store and
-/// writes to the wire, and what a client stores, without decoding a record on either side.
-public struct RawPullResponse: Sendable, Hashable {
-    public struct Change: Sendable, Hashable {
-        public var seq: Int64
-        public var type: RecordType
-        public var id: String
-        public var caseId: String
-        public var version: Int64
-        public var deleted: Bool
-        /// The record's JSON; nil for a tombstone.
-        public var data: Data?
-
-        public init(seq: Int64, type: RecordType, id: String, caseId: String, version: Int64, deleted: Bool, data: Data?) {
-            self.seq = seq
-            self.type = type
-            self.id = id
-            self.caseId = caseId
-            self.version = version
-            self.deleted = deleted
-            self.data = data
-        }
-    }
-
-    public var changes: [Change]
-    public var cursor: String
-    public var hasMore: Bool
-    public var checksum: StateChecksum?
-
-    public init(changes: [Change], cursor: String, hasMore: Bool, checksum: StateChecksum?) {
-        self.changes = changes
-        self.cursor = cursor
-        self.hasMore = hasMore
-        self.checksum = checksum
-    }
-
-    /// The same page from typed values.
+extension PullPage where Record == Data {
+    /// The same page from typed values (records encoded as the server stores them).
     public init(_ response: PullResponse) {
         self.init(
             changes: response.changes.map {
@@ -58,7 +23,6 @@ public struct RawPullResponse: Sendable, Hashable {
         self = try reader.page()
     }
 }
-
 
 /// Reading pull answers: walks the envelope, and for each change's `data` only finds where the value
 /// starts and ends.

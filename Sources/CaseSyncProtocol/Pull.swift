@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kinds of record a pull carries.
 public enum RecordType: String, Codable, Sendable, Hashable, CaseIterable {
     case `case`
@@ -23,28 +25,62 @@ public enum RecordData: Sendable, Hashable {
     }
 }
 
-/// One changed record: its place in the server's sequence, its identity and version, and either its
-/// current data or, when deleted, nothing (a tombstone). On the wire `caseId` is left out when it equals
-/// `id` (a case record) and `deleted` when it is false.
-public struct SyncChange: Codable, Sendable, Hashable {
-    public var seq: Int64
-    public var type: RecordType
-    public var id: String
-    public var caseId: String
-    public var version: Int64
-    public var deleted: Bool
-    public var data: RecordData?
+/// One page of a pull: what changed in the caller's scope after the cursor. One type serves both forms
+/// of a record: decoded (`PullResponse`, `Record` = `RecordData`) and as the JSON bytes the server stored
+/// and the client stores (`RawPullResponse`, `Record` = `Data`), so neither side decodes records on the
+/// hot path while the envelope exists once.
+public struct PullPage<Record: Sendable & Hashable>: Sendable, Hashable {
+    /// One changed record: its place in the server's sequence, its identity and version, and either its
+    /// current data or, when deleted, nothing (a tombstone). On the wire `caseId` is left out when it
+    /// equals `id` (a case record) and `deleted` when it is false.
+    public struct Change: Sendable, Hashable {
+        public var seq: Int64
+        public var type: RecordType
+        public var id: String
+        public var caseId: String
+        public var version: Int64
+        public var deleted: Bool
+        /// The record; nil for a tombstone.
+        public var data: Record?
 
-    public init(seq: Int64, type: RecordType, id: String, caseId: String, version: Int64, deleted: Bool, data: RecordData?) {
-        self.seq = seq
-        self.type = type
-        self.id = id
-        self.caseId = caseId
-        self.version = version
-        self.deleted = deleted
-        self.data = data
+        public init(seq: Int64, type: RecordType, id: String, caseId: String, version: Int64, deleted: Bool, data: Record?) {
+            self.seq = seq
+            self.type = type
+            self.id = id
+            self.caseId = caseId
+            self.version = version
+            self.deleted = deleted
+            self.data = data
+        }
     }
 
+    public var changes: [Change]
+    /// Opaque; pass it back as `cursor` on the next pull.
+    public var cursor: String
+    /// True when more changes follow; pull again with the new cursor.
+    public var hasMore: Bool
+    /// On the last page only: the checksum of everything the caller can see.
+    public var checksum: StateChecksum?
+
+    public init(changes: [Change], cursor: String, hasMore: Bool, checksum: StateChecksum?) {
+        self.changes = changes
+        self.cursor = cursor
+        self.hasMore = hasMore
+        self.checksum = checksum
+    }
+}
+
+/// `GET /sync/pull?cursor=…&limit=…`, every record decoded.
+public typealias PullResponse = PullPage<RecordData>
+/// One changed record, decoded.
+public typealias SyncChange = PullResponse.Change
+/// `GET /sync/pull`, each record's JSON kept as bytes: what the server reads from its store and writes to
+/// the wire, and what a client stores.
+public typealias RawPullResponse = PullPage<Data>
+
+extension PullPage: Codable where Record == RecordData {}
+
+extension PullPage.Change: Codable where Record == RecordData {
     private enum CodingKeys: String, CodingKey { case seq, type, id, caseId, version, deleted, data }
 
     public init(from decoder: any Decoder) throws {
@@ -86,20 +122,3 @@ public struct SyncChange: Codable, Sendable, Hashable {
     }
 }
 
-/// `GET /sync/pull?cursor=…&limit=…`: what changed in the caller's scope after the cursor.
-public struct PullResponse: Codable, Sendable, Hashable {
-    public var changes: [SyncChange]
-    /// Opaque; pass it back as `cursor` on the next pull.
-    public var cursor: String
-    /// True when more changes follow; pull again with the new cursor.
-    public var hasMore: Bool
-    /// On the last page only: the checksum of everything the caller can see.
-    public var checksum: StateChecksum?
-
-    public init(changes: [SyncChange], cursor: String, hasMore: Bool, checksum: StateChecksum?) {
-        self.changes = changes
-        self.cursor = cursor
-        self.hasMore = hasMore
-        self.checksum = checksum
-    }
-}

@@ -1,3 +1,5 @@
+import Foundation
+
 extension CaseRecord: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
@@ -196,7 +198,7 @@ extension PushRequest: JSONWritable {
     }
 }
 
-extension RawPullResponse: JSONWritable {
+extension PullPage: JSONWritable where Record == Data {
     /// The page as protocol JSON (the shape of `PullResponse`, keys sorted), records spliced in as stored.
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
