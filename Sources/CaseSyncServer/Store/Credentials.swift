@@ -27,7 +27,7 @@ enum Credentials {
     static func hash(token: String) -> String { SHA256.hex("device-token:" + token) }
 
     /// A device's client id: 16 characters of lower-case base32 from 10 random bytes (80 bits), e.g.
-    /// `k3vq7m2xrt9hbd4a`. It names the device in every clock reading it makes, so it is short; it is
+    /// `k3vq7m2xrt6hbd4a`. It names the device in every clock reading it makes, so it is short; it is
     /// not a secret (the token is).
     static func makeClientId(_ random: [UInt8]) -> String {
         precondition(random.count >= 10)
