@@ -85,7 +85,9 @@ extension CaseSyncClient {
         let account = try Self.requireAccount(db)
         let actor = Self.actor(account)
         let now = environment.now()
-        let rebased = try Self.rebased(db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength)
+        let isDeadlineChange = if case .deadline = operation { true } else { false }
+        let rebased = try Self.rebased(
+            db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength, withEvents: isDeadlineChange)
         var clock = HybridLogicalClock(
             node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
         // The edit must sort after every write this device has seen of the case.
@@ -99,7 +101,7 @@ extension CaseSyncClient {
             context.conflict = try LocalDatabase.conflictsById(db, caseId: caseId)[id]
             context.conflictRaisedBy = actor.role
         }
-        if case .deadline = operation {
+        if isDeadlineChange {
             context.deadlineChanges = DecisionPeriodChanges(events: rebased.events + rebased.result.events)
         }
         let prediction = CaseRules.apply(mutation, by: actor, to: rebased.result.visible, context: context)

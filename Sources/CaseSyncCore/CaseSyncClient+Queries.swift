@@ -38,7 +38,8 @@ extension CaseSyncClient {
         try database.writer.read { db in
             let account = try Self.requireAccount(db)
             let rebased = try Self.rebased(
-                db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength)
+                db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength,
+                withEvents: true)
             guard let visible = rebased.result.visible else {
                 throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
             }

@@ -70,14 +70,16 @@ extension LocalDatabase {
 }
 
 extension CaseSyncClient {
-    /// The case as this device shows it, with the predictions for its pending mutations.
+    /// The case as this device shows it, with the predictions for its pending mutations. Its timeline is
+    /// read when asked for or when a pending deadline change needs it to be predicted (empty otherwise).
     static func rebased(
-        _ db: Database, caseId: String, actor: MutationActor, now: Timestamp, maxTextLength: Int
+        _ db: Database, caseId: String, actor: MutationActor, now: Timestamp, maxTextLength: Int, withEvents: Bool = false
     ) throws -> (server: VersionedCase?, pending: [PendingMutation], result: PendingRebase.Result, events: [TimelineEvent]) {
         let server = try LocalDatabase.serverCase(db, id: caseId)
         var pending = try LocalDatabase.pending(db, caseId: caseId)
+        let needsEvents = withEvents || pending.contains { if case .deadline = $0.mutation.operation { true } else { false } }
         // Records come in server sequence order, which is the order things happened on the server.
-        let events = try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self)
+        let events = needsEvents ? try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self) : []
         let result = PendingRebase.rebase(
             server: server, pending: pending.map(\.mutation), actor: actor, now: now,
             conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength, events: events)
