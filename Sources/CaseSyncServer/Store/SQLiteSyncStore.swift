@@ -30,8 +30,6 @@ public struct SQLiteSyncStore: SyncStore {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.writerBackstopPages)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        // The writer looks up the records a push changes; a larger page cache saves it disk reads.
-        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA cache_size = -16384") } // 16 MiB
         try self.init(
             writer: pool, environment: environment, limits: limits, logger: logger,
             checkpointer: try Checkpointer(path: path, logger: logger))
