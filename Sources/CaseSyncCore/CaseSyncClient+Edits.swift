@@ -88,13 +88,13 @@ extension CaseSyncClient {
         let isDeadlineChange = if case .deadline = operation { true } else { false }
         let rebased = try Self.rebased(
             db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength, withEvents: isDeadlineChange)
-        var clock = HybridLogicalClock(
-            node: account.clientId, last: try String.fetchOne(db, sql: "SELECT hlc FROM account").flatMap(HLCTimestamp.init))
+        var clock = try Self.clock(db, account: account)
+        let clockNow = try Self.clockTime(db, now: now)
         // The edit must sort after every write this device has seen of the case.
-        if let seen = rebased.server?.record.clocks.values.max() { clock.observe(seen) }
+        if let seen = rebased.server?.record.clocks.values.max() { clock.observe(seen, now: clockNow) }
         let mutation = Mutation(
             mutationId: account.nextMutationId, caseId: caseId, baseVersion: rebased.server?.version,
-            hlc: clock.tick(now: now), operation: operation)
+            hlc: clock.tick(now: clockNow), operation: operation)
 
         var context = ApplyContext(now: now, maxTextLength: maxTextLength, makeId: { "pending" })
         if case .resolveConflict(let id, _) = operation {

@@ -57,6 +57,7 @@ extension CaseSyncClient {
     }
 
     func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
+        var corrected = false
         while true {
             let (account, token, batch) = try await database.writer.read { db in
                 (try Self.requireAccount(db), try Self.token(db),
@@ -65,8 +66,18 @@ extension CaseSyncClient {
             }
             guard !batch.isEmpty else { return }
             let request = PushRequest(clientId: account.clientId, mutations: batch)
-            let response = try await withRetry { () async throws(SyncTransportError) in
-                try await transport.push(request, token: token)
+            let response: PushResponse
+            do {
+                response = try await withRetry { () async throws(SyncTransportError) in
+                    try await transport.push(request, token: token)
+                }
+            } catch let error as RefusedPush where !corrected {
+                // This device's clock runs ahead of the server's: correct it once and send again.
+                corrected = true
+                guard try await correctClock(after: error.body) else { throw error.clientError }
+                continue
+            } catch let error as RefusedPush {
+                throw error.clientError
             }
             guard response.outcomes.count == batch.count,
                   zip(response.outcomes, batch).allSatisfy({ $0.mutationId == $1.mutationId })
@@ -229,17 +240,27 @@ extension CaseSyncClient {
         try await database.writer.write { db in try Self.clearServerState(db) }
     }
 
-    /// Calls `body`, retrying with backoff while the server cannot be reached.
+    /// Calls `body`, retrying with backoff while the server cannot be reached. A push the server
+    /// refused for this device's clock comes out as `RefusedPush`, so the caller can correct it.
     func withRetry<T>(_ body: () async throws(SyncTransportError) -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await body()
             } catch {
+                if case .server(_, let envelope) = error, envelope.code == .clockAhead {
+                    throw RefusedPush(body: envelope, clientError: ClientError.from(error))
+                }
                 guard error.isRetryable, attempt < retryPolicy.maxAttempts else { throw ClientError.from(error) }
                 attempt += 1
                 try await environment.sleep(retryPolicy.delay(beforeAttempt: attempt))
             }
         }
     }
+}
+
+/// A push refused for a reason the client can mend itself (its clock), with the error to show if it cannot.
+struct RefusedPush: Error {
+    var body: ErrorEnvelope.Body
+    var clientError: ClientError
 }

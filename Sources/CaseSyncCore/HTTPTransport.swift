@@ -59,7 +59,7 @@ public struct HTTPTransport: SyncTransport {
         do {
             return try RawPullResponse(json: data)
         } catch {
-            throw .invalidResponse("\(error)")
+            throw .invalidResponse(WireCoding.describe(error))
         }
     }
 
@@ -68,7 +68,7 @@ public struct HTTPTransport: SyncTransport {
     ) async throws(SyncTransportError) -> Answer {
         let data = try await exchange(method, path, query: query, token: token, body: body)
         do {
-            return try WireCoding.decoder().decode(Answer.self, from: data)
+            return try WireCoding.decode(Answer.self, from: data)
         } catch {
             throw .invalidResponse(WireCoding.describe(error))
         }
@@ -109,9 +109,8 @@ public struct HTTPTransport: SyncTransport {
             throw .unreachable((error as? URLError).map { "\($0.code.rawValue == -1004 ? "connection refused" : $0.localizedDescription)" } ?? "\(error)")
         }
         guard let http = response as? HTTPURLResponse else { throw .invalidResponse("not an HTTP answer") }
-        let decoder = WireCoding.decoder()
         guard (200..<300).contains(http.statusCode) else {
-            if let envelope = try? decoder.decode(ErrorEnvelope.self, from: data) {
+            if let envelope = try? WireCoding.decode(ErrorEnvelope.self, from: data) {
                 throw .server(status: http.statusCode, error: envelope.error)
             }
             if http.statusCode >= 500 || http.statusCode == 429 {

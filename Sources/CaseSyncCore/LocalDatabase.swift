@@ -93,6 +93,9 @@ public struct LocalDatabase: Sendable {
                     ALTER TABLE account ADD COLUMN digest_sum INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v3: the correction of this device's clock by the server's") { db in
+            try db.execute(sql: "ALTER TABLE account ADD COLUMN clock_offset_ms INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -94,25 +94,27 @@ public enum CaseField: String, CaseIterable, Sendable, Hashable {
         if value.isBlank { return RuleViolation(.invalidValue, "\(rawValue) cannot be empty; leave it out instead") }
         switch self {
         case .title, .decisionReference:
-            if value.isLonger(than: 200) { return RuleViolation(.invalidValue, "\(rawValue) is longer than 200 characters") }
+            if value.isLonger(than: 200) { return RuleViolation(.invalidValue, "\(rawValue) is longer than 200 bytes") }
         case .grounds, .decisionSummary:
             if value.isLonger(than: maxTextLength) {
-                return RuleViolation(.invalidValue, "\(rawValue) is longer than \(maxTextLength) characters")
+                return RuleViolation(.invalidValue, "\(rawValue) is longer than \(maxTextLength) bytes")
             }
         case .decisionDate:
-            if CalendarDate(value) == nil { return RuleViolation(.invalidValue, "decisionDate must be a date like 2026-03-02") }
+            guard let date = CalendarDate(value), WireForm.dates.contains(date) else {
+                return RuleViolation(.invalidValue, "decisionDate must be a date like 2026-03-02 (years 1900 to 2199)")
+            }
         case .hearingAt:
-            if Timestamp(iso8601: value) == nil {
-                return RuleViolation(.invalidValue, "hearingAt must be a UTC time like 2026-05-12T09:30:00Z")
+            guard let time = Timestamp(iso8601: value), WireForm.dates.contains(time.utcDate) else {
+                return RuleViolation(.invalidValue, "hearingAt must be a UTC time like 2026-05-12T09:30:00Z (years 1900 to 2199)")
             }
         case .contactEmail:
             let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-            if value.count > 254 || parts.count != 2 || parts[0].isEmpty || !parts[1].contains(".") {
+            if value.utf8.count > 254 || parts.count != 2 || parts[0].isEmpty || !parts[1].contains(".") {
                 return RuleViolation(.invalidValue, "contactEmail must be an e-mail address like name@example.org")
             }
         case .contactPhone:
             let allowed = Set("0123456789+-() ")
-            if value.count > 40 || !value.allSatisfy({ allowed.contains($0) }) {
+            if value.utf8.count > 40 || !value.allSatisfy({ allowed.contains($0) }) {
                 return RuleViolation(.invalidValue, "contactPhone may hold digits, spaces, +, - and parentheses only")
             }
         case .decisionOutcome:
@@ -136,6 +138,6 @@ extension String {
     /// Empty or only white space (looks at characters only until it finds one that is not).
     var isBlank: Bool { !contains { !$0.isWhitespace } }
 
-    /// More than `limit` characters; counts characters only when the UTF-8 length says it might be.
-    func isLonger(than limit: Int) -> Bool { utf8.count > limit && count > limit }
+    /// More than `limit` bytes of UTF-8 (what it costs to store and send, whatever the script).
+    func isLonger(than limit: Int) -> Bool { utf8.count > limit }
 }

@@ -43,7 +43,7 @@ public enum CaseRules {
         default:
             return refuse(.invalidTransition, "the decision period can only change while the objection is pending (it is \(current.record.status.rawValue))")
         }
-        if let note = change.note, note.isLonger(than: 2_000) { return refuse(.invalidValue, "a note is at most 2,000 characters") }
+        if let note = change.note, note.isLonger(than: 2_000) { return refuse(.invalidValue, "a note is at most 2,000 bytes") }
         let today = CalendarDate(amsterdam: context.now)
         if let date = change.effectiveDate, date > today { return refuse(.invalidValue, "effectiveDate cannot be in the future") }
         let changes = context.deadlineChanges
@@ -210,8 +210,8 @@ public enum CaseRules {
         {
             return .rejected(mutation, violation)
         }
-        if let note = transition.note, note.count > 2_000 {
-            return .rejected(mutation, RuleViolation(.invalidValue, "a note is at most 2000 characters"))
+        if let note = transition.note, note.isLonger(than: 2_000) {
+            return .rejected(mutation, RuleViolation(.invalidValue, "a note is at most 2,000 bytes"))
         }
         var record = current.record
         var changed = record.status != transition.to
@@ -243,10 +243,10 @@ public enum CaseRules {
         guard !context.messageExists else {
             return .rejected(mutation, RuleViolation(.messageExists, "a message with this id exists already"))
         }
-        guard !id.isEmpty, id.count <= 100 else { return .rejected(mutation, RuleViolation(.invalidValue, "messageId must be 1 to 100 characters")) }
+        guard !id.isEmpty, !id.isLonger(than: 100) else { return .rejected(mutation, RuleViolation(.invalidValue, "messageId must be 1 to 100 bytes")) }
         guard !body.isBlank, !body.isLonger(than: context.maxTextLength) else {
             return .rejected(
-                mutation, RuleViolation(.invalidValue, "a message must have text, at most \(context.maxTextLength) characters"))
+                mutation, RuleViolation(.invalidValue, "a message must have text, at most \(context.maxTextLength) bytes"))
         }
         guard current.record.status != .draft else {
             return .rejected(mutation, RuleViolation(.invalidTransition, "submit the case before sending messages about it"))

@@ -31,6 +31,8 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let clientMismatch = ErrorCode("client_mismatch")
     public static let invalidCursor = ErrorCode("invalid_cursor")
     public static let resyncRequired = ErrorCode("resync_required")
+    /// A clock reading too far ahead of the server's clock; `details.serverTime` says what time it is.
+    public static let clockAhead = ErrorCode("clock_ahead")
     public static let internalError = ErrorCode("internal_error")
 
     // MARK: Mutation rejections (outcome `rejected`)

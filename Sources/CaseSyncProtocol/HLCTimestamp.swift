@@ -28,20 +28,30 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends the wire form (what `description` returns).
+    /// Appends the wire form (what `description` returns), the node as it is (unescaped).
     func append(to bytes: inout [UInt8]) {
-        bytes.appendDigits(UInt64(max(0, millis)), width: 13)
-        bytes.append(UInt8(ascii: "-"))
-        bytes.appendHex(counter, width: 4)
-        bytes.append(UInt8(ascii: "-"))
+        appendPrefix(to: &bytes)
         bytes.append(contentsOf: node.utf8)
     }
 
-    /// Parses the wire form: 13 decimal digits, `-`, 4 hex digits, `-`, the node.
+    /// Appends the part before the node: `<millis>-<counter>-`.
+    func appendPrefix(to bytes: inout [UInt8]) {
+        bytes.appendDigits(UInt64(min(max(0, millis), Self.maxMillis)), width: 13)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.appendHex(counter, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+    }
+
+    /// The largest reading the wire form can carry (13 digits of milliseconds: the year 2286).
+    public static let maxMillis: Int64 = 9_999_999_999_999
+
+    /// Parses the wire form strictly: 13 decimal digits, `-`, 4 lower-case hex digits, `-`, the node
+    /// (1 to 64 lower-case letters, digits, `-` or `_`).
     public init?(_ text: String) {
         var text = text
         guard let parsed = text.withUTF8({ bytes -> (Int64, UInt16)? in
-            guard bytes.count >= 19, bytes[13] == UInt8(ascii: "-"), bytes[18] == UInt8(ascii: "-") else { return nil }
+            guard bytes.count >= 20, bytes.count <= 19 + 64, bytes[13] == UInt8(ascii: "-"), bytes[18] == UInt8(ascii: "-")
+            else { return nil }
             var millis: Int64 = 0
             for index in 0..<13 {
                 let digit = bytes[index] &- UInt8(ascii: "0")
@@ -50,7 +60,7 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
             }
             var counter: UInt16 = 0
             for index in 14..<18 {
-                let byte = bytes[index] | 0x20 // lower case
+                let byte = bytes[index]
                 let value: UInt8
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
@@ -59,6 +69,7 @@ public struct HLCTimestamp: Sendable, Hashable, Comparable, Codable, CustomStrin
                 }
                 counter = counter << 4 | UInt16(value)
             }
+            for index in 19..<bytes.count where !WireForm.isTokenByte(bytes[index]) { return nil }
             return (millis, counter)
         }) else { return nil }
         let node = text.utf8.dropFirst(19)

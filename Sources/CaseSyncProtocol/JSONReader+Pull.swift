@@ -19,8 +19,7 @@ extension PullPage where Record == Data {
 
     /// Reads a pull answer without decoding the records (unknown properties are skipped).
     public init(json: some Collection<UInt8>) throws {
-        var reader = JSONReader(Array(json))
-        self = try reader.page()
+        self = try JSONReader.read(Array(json)) { try $0.page() }
     }
 }
 
@@ -50,12 +49,14 @@ extension JSONReader {
                     default: try parser.skipValue()
                     }
                 }
-                guard let count, let digest else { throw parser.fail("checksum needs count and digest") }
+                guard let count else { throw parser.missing("count") }
+                guard let digest else { throw parser.missing("digest") }
                 checksum = StateChecksum(count: count, digest: digest)
             default: try parser.skipValue()
             }
         }
-        guard let cursor, let hasMore else { throw fail("a pull answer needs cursor and hasMore") }
+        guard let cursor else { throw missing("cursor") }
+        guard let hasMore else { throw missing("hasMore") }
         return RawPullResponse(changes: changes, cursor: cursor, hasMore: hasMore, checksum: checksum)
     }
 
@@ -67,7 +68,7 @@ extension JSONReader {
             case "seq": seq = try parser.integer()
             case "type":
                 let name = try parser.string()
-                guard let known = RecordType(rawValue: name) else { throw parser.fail("unknown record type \(name)") }
+                guard let known = RecordType(rawValue: name) else { throw parser.fail("is not a record type this client knows") }
                 type = known
             case "id": id = try parser.string()
             case "caseId": caseId = try parser.string()
@@ -82,7 +83,10 @@ extension JSONReader {
             default: try parser.skipValue()
             }
         }
-        guard let seq, let type, let id, let version else { throw fail("a change needs seq, type, id and version") }
+        guard let seq else { throw missing("seq") }
+        guard let type else { throw missing("type") }
+        guard let id else { throw missing("id") }
+        guard let version else { throw missing("version") }
         return RawPullResponse.Change(
             seq: seq, type: type, id: id, caseId: caseId ?? id, version: version, deleted: deleted ?? false, data: data)
     }

@@ -1,33 +1,51 @@
 import Foundation
 
 extension PushRequest {
-    /// Reads a push request with the fast reader. On anything unexpected it falls back to
-    /// `JSONDecoder`, so errors name the offending property exactly as before.
+    /// Reads a push request strictly (see `JSONReader`); errors name the property that is wrong.
     public init(json: some Collection<UInt8>) throws {
-        let bytes = Array(json)
-        var reader = JSONReader(bytes)
-        if let request = try? reader.pushRequest() {
-            self = request
-        } else {
-            self = try WireCoding.decoder().decode(PushRequest.self, from: Data(bytes))
-        }
+        self = try JSONReader.read(Array(json)) { try $0.pushRequest() }
     }
 }
 
 extension PushResponse {
-    /// Reads a push answer with the fast reader, falling back to `JSONDecoder` on anything unexpected.
+    /// Reads a push answer strictly.
     public init(json: some Collection<UInt8>) throws {
-        let bytes = Array(json)
-        var reader = JSONReader(bytes)
-        if let response = try? reader.pushResponse() {
-            self = response
-        } else {
-            self = try WireCoding.decoder().decode(PushResponse.self, from: Data(bytes))
-        }
+        self = try JSONReader.read(Array(json)) { try $0.pushResponse() }
     }
 }
 
 extension JSONReader {
+    /// A required property that the object did not have.
+    func missing(_ key: String) -> JSONReadError {
+        var error = fail("is missing")
+        error.path = [key]
+        return error
+    }
+
+    /// A string of one of `type`'s raw values.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ type: T.Type) throws -> T where T.RawValue == String {
+        let text = try string()
+        guard let value = T(rawValue: text) else {
+            throw fail("should be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A lower-case UUID (case, message and conflict ids).
+    mutating func uuid() throws -> String {
+        let text = try string()
+        guard WireForm.isUUID(text) else { throw fail("should be a lower-case UUID like 5f0c1e2a-0000-4000-8000-00000000c001") }
+        return text
+    }
+
+    /// A clock reading in its wire form.
+    mutating func clock() throws -> HLCTimestamp {
+        guard let clock = HLCTimestamp(try string()) else {
+            throw fail("should be a clock reading like 1772443800000-0000-<client id>")
+        }
+        return clock
+    }
+
     mutating func pushRequest() throws -> PushRequest {
         var clientId: String?
         var mutations: [Mutation]?
@@ -41,13 +59,18 @@ extension JSONReader {
             default: try reader.skipValue()
             }
         }
-        guard let clientId, let mutations else { throw fail("a push needs clientId and mutations") }
+        guard let clientId else { throw missing("clientId") }
+        guard let mutations else { throw missing("mutations") }
         return PushRequest(clientId: clientId, mutations: mutations)
     }
 
+    /// A case's fields: names of ASCII letters and digits, string values.
     mutating func stringMap() throws -> [String: String] {
         var map: [String: String] = [:]
-        try object { reader, key in map[key] = try reader.string() }
+        try object { reader, key in
+            guard WireForm.isFieldName(key) else { throw reader.fail("is not a field name (1 to 64 ASCII letters and digits)") }
+            map[key] = try reader.string()
+        }
         return map
     }
 
@@ -63,23 +86,28 @@ extension JSONReader {
         try object { reader, key in
             switch key {
             case "mutationId": mutationId = try reader.integer()
-            case "caseId": caseId = try reader.string()
+            case "caseId": caseId = try reader.uuid()
             case "baseVersion": baseVersion = try reader.null() ? nil : try reader.integer()
-            case "hlc":
-                guard let clock = HLCTimestamp(try reader.string()) else { throw reader.fail("bad clock") }
-                hlc = clock
+            case "hlc": hlc = try reader.clock()
             case "op": op = try reader.string()
             case "case":
                 var kind: CaseKind?, authorityId: String?, fields: [String: String]?
                 try reader.object { reader, key in
                     switch key {
-                    case "kind": kind = CaseKind(rawValue: try reader.string())
-                    case "authorityId": authorityId = try reader.string()
+                    case "kind": kind = try reader.choice(CaseKind.self)
+                    case "authorityId":
+                        let id = try reader.string()
+                        guard WireForm.isToken(id) else {
+                            throw reader.fail("should be an authority id: 1 to 64 lower-case letters, digits, - or _")
+                        }
+                        authorityId = id
                     case "fields": fields = try reader.stringMap()
                     default: try reader.skipValue()
                     }
                 }
-                guard let kind, let authorityId, let fields else { throw reader.fail("incomplete case") }
+                guard let kind else { throw reader.missing("kind") }
+                guard let authorityId else { throw reader.missing("authorityId") }
+                guard let fields else { throw reader.missing("fields") }
                 newCase = NewCase(kind: kind, authorityId: authorityId, fields: fields)
             case "changes":
                 var list: [FieldChange] = []
@@ -93,7 +121,8 @@ extension JSONReader {
                         default: try reader.skipValue()
                         }
                     }
-                    guard let field else { throw reader.fail("a change needs a field") }
+                    guard let field else { throw reader.missing("field") }
+                    guard WireForm.isFieldName(field) else { throw reader.fail("field is not a field name") }
                     list.append(FieldChange(field: field, from: from, to: to))
                 }
                 changes = list
@@ -101,45 +130,53 @@ extension JSONReader {
                 var to: CaseStatus?, note: String?, fields: [String: String]?
                 try reader.object { reader, key in
                     switch key {
-                    case "to": to = CaseStatus(rawValue: try reader.string())
+                    case "to": to = try reader.choice(CaseStatus.self)
                     case "note": note = try reader.optionalString()
                     case "fields": fields = try reader.null() ? nil : try reader.stringMap()
                     default: try reader.skipValue()
                     }
                 }
-                guard let to else { throw reader.fail("a transition needs to") }
+                guard let to else { throw reader.missing("to") }
                 transition = StatusTransition(to: to, note: note, fields: fields)
-            case "messageId": messageId = try reader.string()
+            case "messageId": messageId = try reader.uuid()
             case "body": body = try reader.string()
-            case "conflictId": conflictId = try reader.string()
-            case "keep": keep = ConflictResolutionChoice(rawValue: try reader.string())
+            case "conflictId": conflictId = try reader.uuid()
+            case "keep": keep = try reader.choice(ConflictResolutionChoice.self)
             case "deadline": deadline = try reader.deadlineChange()
             default: try reader.skipValue()
             }
         }
-        guard let mutationId, let caseId, let hlc, let op else { throw fail("incomplete mutation") }
+        guard let mutationId else { throw missing("mutationId") }
+        guard let caseId else { throw missing("caseId") }
+        guard let hlc else { throw missing("hlc") }
+        guard let op else { throw missing("op") }
         let operation: MutationOperation
         switch op {
         case "create":
-            guard let newCase else { throw fail("create needs case") }
+            guard let newCase else { throw missing("case") }
             operation = .create(newCase)
         case "edit":
-            guard let changes else { throw fail("edit needs changes") }
+            guard let changes else { throw missing("changes") }
             operation = .edit(changes)
         case "transition":
-            guard let transition else { throw fail("transition needs transition") }
+            guard let transition else { throw missing("transition") }
             operation = .transition(transition)
         case "add_message":
-            guard let messageId, let body else { throw fail("add_message needs messageId and body") }
+            guard let messageId else { throw missing("messageId") }
+            guard let body else { throw missing("body") }
             operation = .addMessage(id: messageId, body: body)
         case "resolve_conflict":
-            guard let conflictId, let keep else { throw fail("resolve_conflict needs conflictId and keep") }
+            guard let conflictId else { throw missing("conflictId") }
+            guard let keep else { throw missing("keep") }
             operation = .resolveConflict(conflictId: conflictId, keep: keep)
         case "delete": operation = .delete
         case "deadline":
-            guard let deadline else { throw fail("deadline needs deadline") }
+            guard let deadline else { throw missing("deadline") }
             operation = .deadline(deadline)
-        default: throw fail("unknown op")
+        default:
+            var error = fail("should be one of create, edit, transition, add_message, resolve_conflict, delete or deadline")
+            error.path = ["op"]
+            throw error
         }
         return Mutation(mutationId: mutationId, caseId: caseId, baseVersion: baseVersion, hlc: hlc, operation: operation)
     }
@@ -157,7 +194,8 @@ extension JSONReader {
             default: try reader.skipValue()
             }
         }
-        guard let outcomes, let lastMutationId else { throw fail("a push answer needs outcomes and lastMutationId") }
+        guard let outcomes else { throw missing("outcomes") }
+        guard let lastMutationId else { throw missing("lastMutationId") }
         return PushResponse(outcomes: outcomes, lastMutationId: lastMutationId)
     }
 
@@ -167,7 +205,7 @@ extension JSONReader {
         try object { reader, key in
             switch key {
             case "mutationId": mutationId = try reader.integer()
-            case "status": status = MutationOutcome.Status(rawValue: try reader.string())
+            case "status": status = try reader.choice(MutationOutcome.Status.self)
             case "version": version = try reader.null() ? nil : try reader.integer()
             case "code": code = try reader.optionalString().map(ErrorCode.init(rawValue:))
             case "message": message = try reader.optionalString()
@@ -178,21 +216,24 @@ extension JSONReader {
                     try reader.object { reader, key in
                         switch key {
                         case "field": field = try reader.string()
-                        case "policy": policy = FieldPolicy(rawValue: try reader.string())
-                        case "winner": winner = MergeWinner(rawValue: try reader.string())
+                        case "policy": policy = try reader.choice(FieldPolicy.self)
+                        case "winner": winner = try reader.choice(MergeWinner.self)
                         case "clientValue": clientValue = try reader.optionalString()
                         case "serverValue": serverValue = try reader.optionalString()
                         default: try reader.skipValue()
                         }
                     }
-                    guard let field, let policy, let winner else { throw reader.fail("incomplete conflict") }
+                    guard let field else { throw reader.missing("field") }
+                    guard let policy else { throw reader.missing("policy") }
+                    guard let winner else { throw reader.missing("winner") }
                     list.append(FieldConflict(field: field, policy: policy, winner: winner, clientValue: clientValue, serverValue: serverValue))
                 }
                 conflicts = list
             default: try reader.skipValue()
             }
         }
-        guard let mutationId, let status else { throw fail("incomplete outcome") }
+        guard let mutationId else { throw missing("mutationId") }
+        guard let status else { throw missing("status") }
         return MutationOutcome(mutationId: mutationId, status: status, version: version, conflicts: conflicts, code: code, message: message)
     }
 
@@ -200,19 +241,21 @@ extension JSONReader {
         var action: DeadlineChange.Action?, weeks: Int?, consent: Bool?, date: CalendarDate?, note: String?
         try object { reader, key in
             switch key {
-            case "action": action = DeadlineChange.Action(rawValue: try reader.string())
+            case "action": action = try reader.choice(DeadlineChange.Action.self)
             case "weeks": weeks = try reader.null() ? nil : Int(try reader.integer())
             case "consent": consent = try reader.null() ? nil : try reader.bool()
             case "effectiveDate":
                 if let text = try reader.optionalString() {
-                    guard let parsed = CalendarDate(text) else { throw reader.fail("bad effectiveDate") }
+                    guard let parsed = CalendarDate(text), WireForm.dates.contains(parsed) else {
+                        throw reader.fail("should be a date like 2026-03-02 (years 1900 to 2199)")
+                    }
                     date = parsed
                 }
             case "note": note = try reader.optionalString()
             default: try reader.skipValue()
             }
         }
-        guard let action else { throw fail("a deadline change needs an action") }
+        guard let action else { throw missing("action") }
         return DeadlineChange(action: action, weeks: weeks, consent: consent, effectiveDate: date, note: note)
     }
 }

@@ -34,6 +34,14 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
+        Self.appendEscaped(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// Appends a string's characters as JSON string content: quotes, backslashes and control
+    /// characters escaped. Everything that came from outside is written through here.
+    static func appendEscaped(_ value: String, to bytes: inout [UInt8]) {
         var value = value
         value.withUTF8 { utf8 in
             var start = 0
@@ -55,8 +63,6 @@ public struct JSONWriter: Sendable {
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count]))
         }
-        bytes.append(UInt8(ascii: "\""))
-        needsComma = true
     }
 
     public mutating func string(_ value: String?) {
@@ -89,10 +95,16 @@ public struct JSONWriter: Sendable {
     /// A time as its protocol string, `"2026-03-02T09:00:00.000Z"`, written without making a String.
     public mutating func timestamp(_ value: Timestamp) { quoted { value.appendISO8601(to: &$0) } }
 
-    /// A clock reading as its protocol string, written without making a String.
-    public mutating func hlc(_ value: HLCTimestamp) { quoted { value.append(to: &$0) } }
+    /// A clock reading as its protocol string, written without making a String (the node escaped).
+    public mutating func hlc(_ value: HLCTimestamp) {
+        quoted {
+            value.appendPrefix(to: &$0)
+            Self.appendEscaped(value.node, to: &$0)
+        }
+    }
 
-    /// A string whose characters `body` appends and which need no escaping.
+    /// A string whose characters `body` appends; only digits and punctuation written here, and
+    /// anything else through `appendEscaped`.
     private mutating func quoted(_ body: (inout [UInt8]) -> Void) {
         separate()
         bytes.append(UInt8(ascii: "\""))

@@ -11,7 +11,7 @@ public struct PushRequest: Codable, Sendable, Hashable {
 
 /// The result of one mutation.
 public struct MutationOutcome: Codable, Sendable, Hashable {
-    public enum Status: String, Codable, Sendable, Hashable {
+    public enum Status: String, Codable, Sendable, Hashable, CaseIterable {
         /// Applied as sent.
         case applied
         /// Applied, but fields that both sides changed were resolved by their policy (see `conflicts`).

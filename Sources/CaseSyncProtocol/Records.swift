@@ -132,7 +132,7 @@ public enum FieldPolicy: String, Codable, Sendable, Hashable, CaseIterable {
 }
 
 /// Which side's value a merge kept.
-public enum MergeWinner: String, Codable, Sendable, Hashable {
+public enum MergeWinner: String, Codable, Sendable, Hashable, CaseIterable {
     case server
     case client
 }
@@ -183,7 +183,7 @@ public struct ConflictRecord: Codable, Sendable, Hashable {
 }
 
 /// The choice made when resolving a conflict.
-public enum ConflictResolutionChoice: String, Codable, Sendable, Hashable {
+public enum ConflictResolutionChoice: String, Codable, Sendable, Hashable, CaseIterable {
     /// The value the pushing client wrote (`clientValue`).
     case mine
     /// The value the server held (`serverValue`).

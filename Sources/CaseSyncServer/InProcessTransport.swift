@@ -13,8 +13,18 @@ public struct InProcessTransport: SyncTransport {
         try await call { try await service.redeem(request) }
     }
 
+    /// Sends the request as its bytes through the same strict reader the HTTP route uses.
     public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        try await call { try await service.push(request, session: try await service.authenticate(token: token)) }
+        try await push(json: request.jsonBytes, token: token)
+    }
+
+    /// A push of raw bytes, as a hand-crafted request would arrive.
+    public func push(json bytes: [UInt8], token: String) async throws(SyncTransportError) -> PushResponse {
+        try await call {
+            let session = try await service.authenticate(token: token)
+            let request = try SyncService.parse(bytes) { try PushRequest(json: $0) }
+            return try await service.push(request, session: session)
+        }
     }
 
     public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {

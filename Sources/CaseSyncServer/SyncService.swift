@@ -40,6 +40,16 @@ public struct SyncService: Sendable {
         try await store.push(request, session: session)
     }
 
+    /// Reads a request body with `read` (a strict reader); a body that is not JSON is refused as
+    /// `malformed_json`, one of the wrong shape as `invalid_request`, each naming what is wrong.
+    public static func parse<T>(_ bytes: [UInt8], _ read: ([UInt8]) throws -> T) throws -> T {
+        do {
+            return try read(bytes)
+        } catch {
+            throw ServiceError(WireCoding.isSyntaxError(error) ? .malformedJSON : .invalidRequest, WireCoding.describe(error))
+        }
+    }
+
     public func pull(cursor: String?, limit: Int?, session: Session) async throws -> RawPullResponse {
         let after: Int64
         if let cursor, !cursor.isEmpty {

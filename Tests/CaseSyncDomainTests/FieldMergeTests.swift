@@ -85,9 +85,26 @@ struct HybridLogicalClockTests {
 
     @Test func observingARemoteReadingMovesTheClockPastIt() {
         var clock = HybridLogicalClock(node: "n")
-        clock.observe(HLCTimestamp(millis: 9_000, counter: 7, node: "other"))
+        clock.observe(HLCTimestamp(millis: 9_000, counter: 7, node: "other"), now: Timestamp(millisecondsSince1970: 10))
         let next = clock.tick(now: Timestamp(millisecondsSince1970: 10))
         #expect(next > HLCTimestamp(millis: 9_000, counter: 7, node: "other"))
+    }
+
+    @Test func aReadingFarAheadOfTheWallClockIsNotTakenIn() {
+        var clock = HybridLogicalClock(node: "n")
+        let now = Timestamp(millisecondsSince1970: 1_772_443_800_000)
+        clock.observe(HLCTimestamp(millis: HLCTimestamp.maxMillis, counter: 0xffff, node: "forger"), now: now)
+        #expect(clock.tick(now: now) == HLCTimestamp(millis: now.millisecondsSince1970, counter: 0, node: "n"))
+    }
+
+    @Test func theClockNeverLeavesTheWireForm() {
+        var clock = HybridLogicalClock(node: "n", last: HLCTimestamp(millis: HLCTimestamp.maxMillis, counter: 0xfffe, node: "n"))
+        let now = Timestamp(millisecondsSince1970: HLCTimestamp.maxMillis + 5)
+        for _ in 0..<3 {
+            let reading = clock.tick(now: now)
+            #expect(reading.millis <= HLCTimestamp.maxMillis)
+            #expect(HLCTimestamp(reading.description) == reading)
+        }
     }
 
     @Test func wireFormRoundTripsAndSortsLikeTheReading() throws {
@@ -99,5 +116,9 @@ struct HybridLogicalClockTests {
         for reading in readings { #expect(HLCTimestamp(reading.description) == reading) }
         #expect(readings.map(\.description) == readings.map(\.description).sorted())
         #expect(HLCTimestamp("nonsense") == nil)
+        for forged in ["1772443800000-0000-", "1772443800000-00AB-node", "1772443800000-0000-node\"", "1772443800000-0000-no de",
+                       "1772443800000-0000-" + String(repeating: "a", count: 65), "177244380000x-0000-node"] {
+            #expect(HLCTimestamp(forged) == nil, "\(forged)")
+        }
     }
 }

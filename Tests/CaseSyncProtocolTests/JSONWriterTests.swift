@@ -7,6 +7,7 @@ struct JSONWriterTests {
     static let now = Timestamp(millisecondsSince1970: 1_772_443_800_123)
     static let clock = HLCTimestamp(millis: 1_772_443_800_000, counter: 3, node: "client-1")
     static let tricky = "Quote \" backslash \\ slash / newline \n tab \t bell \u{07} é 漢 🙂"
+    static let caseId = "5f0c1e2a-0000-4000-8000-00000000c001"
 
     /// The writer's bytes equal Foundation's encoder (sorted keys) byte for byte, and decode back.
     func check<T: Codable & Equatable & JSONWritable>(_ value: T) throws {
@@ -45,8 +46,8 @@ struct JSONWriterTests {
     @Test(arguments: WireTypesTests.operations)
     func theFastReaderReadsWhatTheWriterWrites(operation: MutationOperation) throws {
         let request = PushRequest(clientId: "c\"1", mutations: [
-            Mutation(mutationId: 7, caseId: "c", baseVersion: 2, hlc: Self.clock, operation: operation),
-            Mutation(mutationId: 8, caseId: Self.tricky, baseVersion: nil, hlc: Self.clock, operation: operation),
+            Mutation(mutationId: 7, caseId: Self.caseId, baseVersion: 2, hlc: Self.clock, operation: operation),
+            Mutation(mutationId: 8, caseId: Self.caseId, baseVersion: nil, hlc: Self.clock, operation: operation),
         ])
         #expect(try PushRequest(json: request.jsonBytes) == request)
         let response = PushResponse(outcomes: [
@@ -66,7 +67,7 @@ struct JSONWriterTests {
 
     @Test func clockReadingsArePadded() throws {
         for clock in [HLCTimestamp(millis: 0, counter: 0, node: "a"), HLCTimestamp(millis: 42, counter: 0xbeef, node: "k3vq7m2x"),
-                      HLCTimestamp(millis: 9_999_999_999_999, counter: 0xffff, node: "")] {
+                      HLCTimestamp(millis: 9_999_999_999_999, counter: 0xffff, node: "z")] {
             let text = clock.description
             #expect(HLCTimestamp(text) == clock)
             try check(CaseRecord(
@@ -74,18 +75,18 @@ struct JSONWriterTests {
                 clocks: ["title": clock], createdAt: Self.now, updatedAt: Self.now))
         }
         #expect(HLCTimestamp(millis: 42, counter: 0xbe, node: "n").description == "0000000000042-00be-n")
-        #expect(HLCTimestamp("1772443800000-00BE-node-with-dashes") == HLCTimestamp(millis: 1_772_443_800_000, counter: 0xbe, node: "node-with-dashes"))
+        #expect(HLCTimestamp("1772443800000-00be-node-with-dashes") == HLCTimestamp(millis: 1_772_443_800_000, counter: 0xbe, node: "node-with-dashes"))
         for bad in ["177244380000-0000-a", "1772443800000-000g-a", "1772443800000_0000-a", "1772443800000-0000", "+772443800000-0000-a", ""] {
             #expect(HLCTimestamp(bad) == nil, "\(bad)")
         }
     }
 
-    @Test func theFastReaderFallsBackForPreciseErrors() {
+    @Test func theReaderNamesThePropertyThatIsWrong() {
         let body = Array(#"{"clientId":"c","mutations":[{"mutationId":"one","caseId":"a","hlc":"0000000000001-0000-n","op":"delete"}]}"#.utf8)
         #expect {
             _ = try PushRequest(json: body)
         } throws: { error in
-            WireCoding.describe(error) == "mutations[0].mutationId should be of type Int64"
+            WireCoding.describe(error) == "mutations[0].mutationId should be a whole number"
         }
     }
 

@@ -91,7 +91,7 @@ struct EndToEndTests {
             let forged = Mutation(
                 mutationId: 1, caseId: caseId, baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "x"),
                 operation: .edit([FieldChange(field: "grounds", from: "Private grounds", to: "Vandalised")]))
-            let response = try await http.push(PushRequest(clientId: bertDevice.clientId, mutations: [forged]), token: bertDevice.token)
+            let response = try await http.push(PushRequest(stamping: bertDevice.clientId, mutations: [forged]), token: bertDevice.token)
             #expect(response.outcomes.first?.code == .caseNotFound)
             #expect(response.outcomes.first?.message?.contains("Private") == false)
             try await anna.sync(transport: http)
@@ -104,7 +104,7 @@ struct EndToEndTests {
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")
-            let push = PushRequest(clientId: anna.clientId, mutations: [.create(1, caseId: "a"), .submit(2, caseId: "a")])
+            let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a")), .submit(2, caseId: testId("a"))])
             let first = try await http.push(push, token: anna.token)
             let state = try await http.pull(cursor: nil, limit: nil, token: anna.token)
             #expect(try await http.push(push, token: anna.token) == first)

@@ -56,7 +56,7 @@ struct RouteTests {
             ("{not json", .badRequest, .malformedJSON, nil),
             (#"{"clientId": 5, "mutations": []}"#, .badRequest, .invalidRequest, "clientId"),
             (#"{"clientId": "x"}"#, .badRequest, .invalidRequest, "mutations is missing"),
-            (#"{"clientId": "\#(anna.clientId)", "mutations": [{"mutationId": 1, "caseId": "a", "hlc": "bad", "op": "delete"}]}"#,
+            (#"{"clientId": "\#(anna.clientId)", "mutations": [{"mutationId": 1, "caseId": "\#(testId("a"))", "hlc": "bad", "op": "delete"}]}"#,
              .badRequest, .invalidRequest, "hlc"),
             (#"{"clientId": "\#(huge)", "mutations": []}"#, .contentTooLarge, .payloadTooLarge, nil),
         ]

@@ -141,3 +141,24 @@ extension Mutation {
             operation: .transition(StatusTransition(to: .submitted)))
     }
 }
+
+extension PushRequest {
+    /// A push whose clock readings carry the pushing device's client id as their node, as a real
+    /// device's do (the server refuses readings of another node).
+    init(stamping clientId: String, mutations: [Mutation]) {
+        self.init(clientId: clientId, mutations: mutations.map { mutation in
+            var mutation = mutation
+            mutation.hlc.node = clientId
+            return mutation
+        })
+    }
+}
+
+/// A lower-case UUID that spells a short test name (at most 16 bytes) in its hex digits, so ids in
+/// failing tests stay readable: `testId("a")` is `61000000-0000-0000-0000-000000000000`.
+func testId(_ name: String) -> String {
+    precondition(name.utf8.count <= 16)
+    let hex = Array(name.utf8).map { String($0, radix: 16) }.joined().padding(toLength: 32, withPad: "0", startingAt: 0)
+    let digits = Array(hex)
+    return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
+}

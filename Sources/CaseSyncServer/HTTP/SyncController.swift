@@ -11,7 +11,7 @@ struct SyncController {
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
         let versioned = router.group().add(middleware: ProtocolVersionMiddleware())
         versioned.post("/auth/redeem") { request, context in
-            let body = try await decode(from: request) { try WireCoding.decoder().decode(RedeemRequest.self, from: Data($0)) }
+            let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
             return try json(try await service.redeem(body))
         }
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service))
@@ -41,13 +41,7 @@ struct SyncController {
                 .payloadTooLarge, "the request body is larger than \(service.limits.maxBodyBytes) bytes",
                 details: ["maxBodyBytes": String(service.limits.maxBodyBytes)])
         }
-        do {
-            return try read(Array(buffer.readableBytesView))
-        } catch {
-            let reason = WireCoding.describe(error)
-            if reason == "the body is not valid JSON" { throw ServiceError(.malformedJSON, reason) }
-            throw ServiceError(.invalidRequest, reason)
-        }
+        return try SyncService.parse(Array(buffer.readableBytesView), read)
     }
 }
 

@@ -1,4 +1,5 @@
 import CaseSyncProtocol
+import Crypto
 
 /// Login codes and device tokens: how they are made and how they are stored (hashes only).
 enum Credentials {
@@ -17,14 +18,26 @@ enum Credentials {
         String(code.uppercased().filter { $0 != "-" && !$0.isWhitespace })
     }
 
-    static func hash(code: String) -> String { SHA256.hex("login-code:" + normalize(code: code)) }
+    static func hash(code: String) -> String { sha256Hex("login-code:" + normalize(code: code)) }
 
     /// A device token: `cst_` and 32 random bytes in URL-safe base64 without padding.
     static func makeToken(_ random: [UInt8]) -> String {
         "cst_" + encode(random.prefix(32), alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
     }
 
-    static func hash(token: String) -> String { SHA256.hex("device-token:" + token) }
+    static func hash(token: String) -> String { sha256Hex("device-token:" + token) }
+
+    /// SHA-256 of the text's UTF-8, in lower-case hex (how codes and tokens are stored).
+    static func sha256Hex(_ text: String) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in SHA256.hash(data: Array(text.utf8)) {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// A device's client id: 16 characters of lower-case base32 from 10 random bytes (80 bits), e.g.
     /// `k3vq7m2xrt6hbd4a`. It names the device in every clock reading it makes, so it is short; it is

@@ -1,8 +1,9 @@
 import CaseSyncProtocol
 
-/// Checks of a push that need no database: the client id, the batch size and gapless ids.
+/// Checks of a push that need no database: the client id, the batch size, gapless ids, and clock
+/// readings that are this device's and not ahead of the server's clock.
 enum PushValidation {
-    static func check(_ request: PushRequest, session: Session, limits: ProtocolLimits) throws {
+    static func check(_ request: PushRequest, session: Session, limits: ProtocolLimits, now: Timestamp) throws {
         guard request.clientId == session.clientId else {
             throw ServiceError(.clientMismatch, "clientId does not belong to this device's token")
         }
@@ -13,9 +14,26 @@ enum PushValidation {
         }
         guard let first = request.mutations.first else { return }
         guard first.mutationId >= 1 else { throw ServiceError(.invalidRequest, "mutation ids start at 1") }
-        for (index, mutation) in request.mutations.enumerated() where mutation.mutationId != first.mutationId + Int64(index) {
+        // `first.mutationId` is at least 1 and the count at most the batch limit: the distance never overflows.
+        for (index, mutation) in request.mutations.enumerated() where mutation.mutationId &- first.mutationId != Int64(index) {
             throw ServiceError(
                 .invalidRequest, "mutation ids in a push must be consecutive; mutation \(index) has id \(mutation.mutationId)")
+        }
+        let latest = now.millisecondsSince1970 + limits.maxClockSkewMillis
+        for (index, mutation) in request.mutations.enumerated() {
+            guard mutation.hlc.node == session.clientId else {
+                throw ServiceError(
+                    .invalidRequest, "mutations[\(index)].hlc must end in this device's clientId (the node of its clock)")
+            }
+            guard mutation.hlc.millis <= latest else {
+                throw ServiceError(
+                    .clockAhead,
+                    "mutations[\(index)].hlc is more than \(limits.maxClockSkewMillis / 1000) seconds ahead of the server's clock; set this device's clock right (the server's time is in details.serverTime)",
+                    details: [
+                        "serverTime": now.description, "maxClockSkewMillis": String(limits.maxClockSkewMillis),
+                        "mutationId": String(mutation.mutationId),
+                    ])
+            }
         }
     }
 

@@ -67,6 +67,8 @@ struct RecordWriter {
                 digestDeltas[scope, default: ChecksumAccumulator()].remove(type: type, id: id, version: old.version)
             }
         }
+        // What the server stores must read back strictly (checked in debug builds, which the tests run).
+        assert(data.withUnsafeBytes { (try? WireCoding.validate($0)) != nil }, "a stored record body is not strict JSON")
         try upsert.bind(id).bind(type.rawValue).bind(caseId).bind(citizenId).bind(authorityId).bind(nextSeq).bind(version)
             .bind(deleted).bind(data).bind(now.millisecondsSince1970).run()
         nextSeq += 1

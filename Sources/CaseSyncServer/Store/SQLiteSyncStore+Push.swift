@@ -6,8 +6,8 @@ import GRDB
 
 extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
-        try PushValidation.check(request, session: session, limits: limits)
         let now = environment.now()
+        try PushValidation.check(request, session: session, limits: limits, now: now)
         let actor = MutationActor(
             accountId: session.account.id, role: session.account.role, authorityId: session.account.authorityId,
             displayName: session.account.displayName, clientId: session.clientId)
