@@ -3,6 +3,8 @@ import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
 import Foundation
+import Hummingbird
+import Logging
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -218,6 +220,36 @@ struct HostileInputTests {
             #expect(response.outcomes.map(\.status) == [.rejected, .rejected, .rejected])
             #expect(response.outcomes.map(\.code) == [.invalidValue, .invalidValue, .invalidValue])
             try await scene.expectIntact("dates and lengths")
+        }
+    }
+
+    @Test func aHostileServersDeeplyNestedAnswerIsAnErrorOnTheDevice() async throws {
+        // A server (or anyone in the middle of a plain-http connection) answers a pull with 100,000 levels.
+        let router = Router()
+        router.get("/sync/pull") { _, _ -> Response in
+            let depth = 100_000
+            let body = #"{"changes":[{"seq":1,"type":"case","id":"61000000-0000-0000-0000-000000000000","version":1,"data":"#
+                + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + #"}],"cursor":"1","hasMore":false}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "hostile-server")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            defer { group.cancelAll() }
+            let http = HTTPTransport(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+            await #expect {
+                _ = try await http.pullPage(cursor: nil, limit: nil, token: "cst_x")
+            } throws: { error in
+                guard case .invalidResponse(let reason) = error as? SyncTransportError else { return false }
+                return reason.contains("nested deeper")
+            }
         }
     }
 }
