@@ -70,7 +70,7 @@ struct VectorTests {
                 }
                 var body: ByteBuffer?
                 if let raw = request["rawBody"] as? String {
-                    body = ByteBuffer(string: raw)
+                    body = ByteBuffer(string: substitute(raw, placeholderMap) as? String ?? raw)
                 } else if let object = request["body"] {
                     body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: substitute(object, placeholderMap)))
                 }
