@@ -110,20 +110,28 @@ struct JSONReader {
         return index < bytes.count ? bytes[index] : nil
     }
 
-    private mutating func enter() throws {
+    /// Steps into the object or array that must start here, one level deeper (the caller steps out).
+    private mutating func open(_ bracket: UInt8, _ name: String) throws {
+        guard peek() == bracket else {
+            if index < bytes.count, isValueStart(bytes[index]) { throw fail("should be \(name)") }
+            let expected = Character(UnicodeScalar(bracket))
+            throw syntax(index < bytes.count ? "expected \(expected)" : "unexpected end, expected \(expected)")
+        }
+        index += 1
         depth += 1
         guard depth <= Self.maxDepth else { throw syntax("nested deeper than \(Self.maxDepth) levels") }
+    }
+
+    /// A key as it may stand in an error's path: the protocol's own property and field names as they
+    /// are, anything else (which came from outside and may be long or personal) as `<key>`.
+    static func pathComponent(_ key: String) -> String {
+        WireForm.isFieldName(key) ? key : "<key>"
     }
 
     /// Reads an object, calling `member` for each key with the reader at its value. A key that comes
     /// twice is refused.
     mutating func object(_ member: (inout JSONReader, String) throws -> Void) throws {
-        guard peek() == UInt8(ascii: "{") else {
-            if index < bytes.count, isValueStart(bytes[index]) { throw fail("should be an object") }
-            throw syntax(index < bytes.count ? "expected {" : "unexpected end, expected {")
-        }
-        index += 1
-        try enter()
+        try open(UInt8(ascii: "{"), "an object")
         defer { depth -= 1 }
         if peek() == UInt8(ascii: "}") { index += 1; return }
         var seen = KeySet()
@@ -132,7 +140,7 @@ struct JSONReader {
             let key = try rawString()
             guard seen.insert(key) else { throw syntax("the property \(Self.printable(key)) appears twice") }
             try expect(UInt8(ascii: ":"))
-            try Self.within(key) { try member(&self, key) }
+            try Self.within(Self.pathComponent(key)) { try member(&self, key) }
             if peek() == UInt8(ascii: ",") { index += 1; continue }
             try expect(UInt8(ascii: "}"))
             return
@@ -141,12 +149,7 @@ struct JSONReader {
 
     /// Reads an array, calling `element` with the reader at each element.
     mutating func array(_ element: (inout JSONReader) throws -> Void) throws {
-        guard peek() == UInt8(ascii: "[") else {
-            if index < bytes.count, isValueStart(bytes[index]) { throw fail("should be an array") }
-            throw syntax(index < bytes.count ? "expected [" : "unexpected end, expected [")
-        }
-        index += 1
-        try enter()
+        try open(UInt8(ascii: "["), "an array")
         defer { depth -= 1 }
         if peek() == UInt8(ascii: "]") { index += 1; return }
         var position = 0
