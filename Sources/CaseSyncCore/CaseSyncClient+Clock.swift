@@ -20,23 +20,31 @@ extension CaseSyncClient {
     }
 
     /// The server refused a push because this device's clock runs ahead of its own (`clock_ahead`):
-    /// remember the difference, and take new readings for the outbox's mutations that the server has
-    /// not applied (every one ahead of the server's time; an applied one was within the limit). The
-    /// mutations keep their ids and order. Returns false when the answer gives nothing to correct by.
+    /// remember the difference, and take new readings for the outbox's mutations that are further ahead
+    /// than the server allows. A reading within the allowance is kept as it is: the server may have
+    /// applied that mutation already (its answer lost), and a changed mutation under a used id would be
+    /// refused as `mutation_id_reused`. New readings sort after every kept one before them, so the
+    /// outbox's order stays the clocks' order; ids and order never change. Returns false when the answer
+    /// gives nothing to correct by.
     func correctClock(after error: ErrorEnvelope.Body) async throws -> Bool {
         guard error.code == .clockAhead, let text = error.details?["serverTime"], let serverTime = Timestamp(iso8601: text)
         else { return false }
-        let now = environment.now()
-        let offset = serverTime.millisecondsSince1970 - now.millisecondsSince1970
+        let allowance = error.details?["maxClockSkewMillis"].flatMap { Int64($0) } ?? ProtocolLimits().maxClockSkewMillis
+        let latest = serverTime.millisecondsSince1970 &+ allowance
+        let offset = serverTime.millisecondsSince1970 - environment.now().millisecondsSince1970
         let restamped = try await database.writer.write { db -> Int in
             let account = try Self.requireAccount(db)
             try db.execute(sql: "UPDATE account SET clock_offset_ms = ?", arguments: [offset])
-            // Start again from the server's time: readings this device took ahead of it never reached the server.
-            var clock = HybridLogicalClock(node: account.clientId, last: HLCTimestamp(millis: serverTime.millisecondsSince1970, counter: 0, node: account.clientId))
+            // Start again from the server's time: readings this device took too far ahead never reached the server.
+            var clock = HybridLogicalClock(
+                node: account.clientId, last: HLCTimestamp(millis: serverTime.millisecondsSince1970, counter: 0, node: account.clientId))
             var count = 0
-            for row in try Row.fetchAll(db, sql: "SELECT mutation_id, body FROM outbox ORDER BY mutation_id") {
+            for row in try Row.fetchAll(db, sql: "SELECT body FROM outbox ORDER BY mutation_id") {
                 var mutation = try LocalDatabase.decoder.decode(Mutation.self, from: row["body"] as Data)
-                guard mutation.hlc.millis > serverTime.millisecondsSince1970 else { continue }
+                guard mutation.hlc.millis > latest else {
+                    clock.observe(mutation.hlc, now: serverTime)
+                    continue
+                }
                 mutation.hlc = clock.tick(now: serverTime)
                 try db.execute(
                     sql: "UPDATE outbox SET body = ? WHERE mutation_id = ?",

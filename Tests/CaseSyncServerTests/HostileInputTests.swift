@@ -5,6 +5,7 @@ import CaseSyncServer
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -170,6 +171,34 @@ struct HostileInputTests {
         }
     }
 
+    @Test func aCorrectedClockKeepsTheReadingsTheServerMayHaveApplied() async throws {
+        let server = try TestServer(determinism: Determinism(stepMillis: 0))
+        let lead = Mutex<Int64>(180_000) // the device's clock: three minutes ahead, within the allowance
+        let start = try #require(Timestamp(iso8601: "2026-03-02T09:00:00.000Z")).millisecondsSince1970
+        let ids = Determinism()
+        let environment = ClientEnvironment(
+            now: { Timestamp(millisecondsSince1970: start + lead.withLock { $0 }) }, makeId: { ids.makeId() }, sleep: { _ in })
+        let transport = AnswerDropping(server.transport)
+        let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        let phone = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: environment)
+        try await phone.login(serverURL: "http://test", code: invitation.code, deviceName: "phone", transport: transport)
+        let caseId = try phone.createObjection(
+            authorityId: "utrecht",
+            fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
+            submit: false)
+        // The push is applied but every answer is lost: the filing stays in the outbox, applied on the server.
+        transport.dropping.withLock { $0 = true }
+        await #expect(throws: ClientError.self) { try await phone.sync(transport: transport) }
+        transport.dropping.withLock { $0 = false }
+        // Then the device's clock jumps an hour ahead, and the citizen edits.
+        lead.withLock { $0 = 3_600_000 }
+        try phone.edit(caseId: caseId, set: [.contactEmail: "anna@example.org"])
+        let report = try await phone.sync(transport: transport)
+        #expect(report.rejected == 0 && report.applied == 2, "the filing answers as before; the edit applies")
+        #expect(try phone.deadLetters().isEmpty)
+        #expect(try phone.detail(caseId: caseId).local.record.fields["contactEmail"] == "anna@example.org")
+    }
+
     @Test(arguments: [
         ("a raw NUL in a string", "{\"clientId\":\"CLIENT\",\"mutations\":[],\"x\":\"a\u{0}b\"}", ErrorCode.malformedJSON),
         ("trailing bytes", "{\"clientId\":\"CLIENT\",\"mutations\":[]} {}", .malformedJSON),
@@ -199,6 +228,13 @@ struct HostileInputTests {
                 mutation: #"{"mutationId":3,"caseId":"\#(huge)","hlc":"1772442000001-0000-CLIENT","op":"delete"}"#)
             #expect(hugeStatus == 400 && Self.errorCode(hugeAnswer) == .invalidRequest)
             #expect(hugeAnswer.count < 1_000, "the refusal does not echo the id")
+            // A field name that is not one is named in the error as <key>, never echoed.
+            let name = String(repeating: "Anna de Vries ", count: 10_000)
+            let (nameStatus, nameAnswer) = try await scene.push(
+                mutation: #"{"mutationId":3,"caseId":"\#(testId("b"))","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"utrecht","fields":{"\#(name)":"x"}}}"#)
+            #expect(nameStatus == 400 && Self.errorCode(nameAnswer) == .invalidRequest)
+            let message = try WireCoding.decode(ErrorEnvelope.self, from: nameAnswer).error.message
+            #expect(message.hasPrefix("mutations[0].case.fields.<key> ") && !message.contains("Anna"), "\(message.prefix(200))")
             try await scene.expectIntact("utf-8 and ids")
         }
     }
@@ -251,5 +287,27 @@ struct HostileInputTests {
                 return reason.contains("nested deeper")
             }
         }
+    }
+}
+
+/// A transport that, while `dropping`, lets pushes reach the server but loses every answer.
+final class AnswerDropping: SyncTransport {
+    let base: InProcessTransport
+    let dropping = Mutex(false)
+
+    init(_ base: InProcessTransport) { self.base = base }
+
+    func discover() async throws(SyncTransportError) -> DiscoveryResponse { try await base.discover() }
+    func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse { try await base.redeem(request) }
+    func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
+        try await base.pull(cursor: cursor, limit: limit, token: token)
+    }
+    func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
+        try await base.pullPage(cursor: cursor, limit: limit, token: token)
+    }
+    func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
+        let response = try await base.push(request, token: token)
+        if dropping.withLock({ $0 }) { throw .unreachable("the answer was lost") }
+        return response
     }
 }
