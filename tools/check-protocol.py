@@ -24,6 +24,17 @@ def validator(schema):
     return jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
 
 
+def created_id(random, client_id):
+    """The id a device creates from a random UUID (PROTOCOL.md §2): version 8 and the device's tag."""
+    hash = 0xcbf29ce484222325
+    for byte in client_id.encode():
+        hash = ((hash ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    tag = format(hash & 0xFFFFFFFFFFFF, "012x")
+    digits = random.replace("-", "")
+    free = (digits[0:12] + digits[13:16] + digits[17:32])[-18:]
+    return f"{free[0:8]}-{free[8:12]}-8{free[12:15]}-{digits[16]}{free[15:18]}-{tag}"
+
+
 def operation(method, path):
     return spec["paths"].get(path.split("?")[0], {}).get(method.lower())
 
@@ -31,8 +42,14 @@ def operation(method, path):
 failures = 0
 checked = 0
 for file in sorted(glob.glob(os.path.join(ROOT, "Protocol", "vectors", "*.json"))):
-    # Devices' client ids stand as placeholders ({{clientId:anna}}); a client id of the name stands in.
-    text = re.sub(r"\{\{clientId:([a-z0-9-]+)\}\}", lambda m: "client-" + m.group(1), open(file).read())
+    # Devices' client ids stand as placeholders ({{clientId:anna}}): the one the server gave the device
+    # when the vector was recorded, or one of the name. Ids a device created: {{createdId:anna:<uuid>}}.
+    original = open(file).read()
+    client_ids = {d["name"]: d.get("clientId", "client-" + d["name"]) for d in json.loads(original).get("devices", [])}
+    client_id = lambda name: client_ids.get(name, "client-" + name)
+    text = re.sub(r"\{\{createdId:([a-z0-9-]+):([0-9a-f-]{36})\}\}",
+                  lambda m: created_id(m.group(2), client_id(m.group(1))), original)
+    text = re.sub(r"\{\{clientId:([a-z0-9-]+)\}\}", lambda m: client_id(m.group(1)), text)
     vector = json.loads(text)
     for index, step in enumerate(vector["steps"], 1):
         where = f"{os.path.basename(file)} step {index}"

@@ -9,15 +9,15 @@ extension CaseSyncClient {
     /// Files a new objection; with `submit`, also submits it. Returns the case id.
     @discardableResult
     public func createObjection(authorityId: String, fields: [CaseField: String], submit: Bool) throws -> String {
-        let caseId = environment.makeId()
         let newCase = NewCase(
             kind: .objection, authorityId: authorityId,
             fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) }))
-        try database.writer.write { db in
+        return try database.writer.write { db in
+            let caseId = try createdId(db)
             try enqueue(db, caseId: caseId, operation: .create(newCase))
             if submit { try enqueue(db, caseId: caseId, operation: .transition(StatusTransition(to: .submitted))) }
+            return caseId
         }
-        return caseId
     }
 
     /// Changes fields (nil clears one). Each change carries the value this device showed as its base.
@@ -45,9 +45,11 @@ extension CaseSyncClient {
     /// Adds a message to a case. Returns the message id.
     @discardableResult
     public func sendMessage(caseId: String, body: String) throws -> String {
-        let id = environment.makeId()
-        try database.writer.write { db in try enqueue(db, caseId: caseId, operation: .addMessage(id: id, body: body)) }
-        return id
+        try database.writer.write { db in
+            let id = try createdId(db)
+            try enqueue(db, caseId: caseId, operation: .addMessage(id: id, body: body))
+            return id
+        }
     }
 
     /// Resolves a conflict record by keeping one of its values.
@@ -81,6 +83,11 @@ extension CaseSyncClient {
     }
 
     /// Checks `operation` against the rebased case and, if the rules allow it, appends it to the outbox.
+    /// A new id in this device's part of the id space (PROTOCOL.md §2).
+    private func createdId(_ db: Database) throws -> String {
+        CreatedId.make(from: environment.makeId(), clientId: try Self.requireAccount(db).clientId)
+    }
+
     func enqueue(_ db: Database, caseId: String, operation: MutationOperation) throws {
         let account = try Self.requireAccount(db)
         let actor = Self.actor(account)

@@ -15,7 +15,10 @@ struct LocalStoreTests {
         let counter = Mutex(0)
         return ClientEnvironment(
             now: { Timestamp(millisecondsSince1970: 1_772_443_800_000 + Int64(counter.withLock { $0 += 1; return $0 })) },
-            makeId: { "id-" + String(counter.withLock { $0 += 1; return $0 }) },
+            makeId: {
+                let digits = String(counter.withLock { $0 += 1; return $0 })
+                return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - digits.count) + digits
+            },
             sleep: { _ in })
     }
 

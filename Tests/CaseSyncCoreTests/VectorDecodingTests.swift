@@ -26,9 +26,20 @@ struct VectorDecodingTests {
 
     @Test(arguments: files)
     func clientTypesReadAndWriteEveryExchange(file: String) throws {
-        // Devices' client ids stand as placeholders in the files; a client id of the name's letters stands in.
-        let text = try String(contentsOf: Self.directory.appendingPathComponent(file), encoding: .utf8)
-            .replacing(/\{\{clientId:([a-z0-9-]+)\}\}/) { "client-" + $0.output.1 }
+        // Devices' client ids stand as placeholders in the files: the one the server gave the device when
+        // the vector was recorded (or one of the name's letters), and so the ids it created.
+        let original = try String(contentsOf: Self.directory.appendingPathComponent(file), encoding: .utf8)
+        let devices = (try JSONSerialization.jsonObject(with: Data(original.utf8)) as? [String: Any])?["devices"] as? [[String: Any]] ?? []
+        var clientIds: [String: String] = [:]
+        for device in devices {
+            if let name = device["name"] as? String { clientIds[name] = device["clientId"] as? String ?? "client-" + name }
+        }
+        let clientId = { (name: Substring) in clientIds[String(name)] ?? "client-" + name }
+        let text = original
+            .replacing(/\{\{createdId:([a-z0-9-]+):([0-9a-f-]{36})\}\}/) {
+                CreatedId.make(from: String($0.output.2), clientId: clientId($0.output.1))
+            }
+            .replacing(/\{\{clientId:([a-z0-9-]+)\}\}/) { clientId($0.output.1) }
         let vector = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         var pulled: [String: [String: (RecordType, Int64)]] = [:]
         var checkedChecksums = 0

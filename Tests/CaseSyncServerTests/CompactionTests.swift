@@ -40,9 +40,9 @@ struct CompactionTests {
     @Test func compactionKeepsTombstonesInsideTheRetention() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
-        let delete = Mutation(mutationId: 2, caseId: testId("a"), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+        let delete = Mutation(mutationId: 2, caseId: testId("a", by: anna.clientId), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [delete]), token: anna.token)
         let report = try await server.store.compact(retentionDays: 30)
         #expect(report.tombstonesRemoved == 0 && report.compactedThrough == 0)
@@ -57,11 +57,11 @@ struct CompactionScopeTests {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
-        _ = try await server.transport.push(PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: testId("b"))]), token: bert.token)
+        _ = try await server.transport.push(PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: testId("b", by: bert.clientId))]), token: bert.token)
         let bertPage = try await server.transport.pull(cursor: nil, limit: nil, token: bert.token)
         _ = try await server.transport.push(
-            PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("kept")), .create(2, caseId: testId("a"))]), token: anna.token)
-        let delete = Mutation(mutationId: 3, caseId: testId("a"), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+            PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("kept", by: anna.clientId)), .create(2, caseId: testId("a", by: anna.clientId))]), token: anna.token)
+        let delete = Mutation(mutationId: 3, caseId: testId("a", by: anna.clientId), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [delete]), token: anna.token)
         _ = try await server.store.compact(retentionDays: 0)
         // Bert's cursor is older than Anna's dropped tombstones, but none were his.

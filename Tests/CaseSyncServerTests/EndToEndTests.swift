@@ -104,7 +104,7 @@ struct EndToEndTests {
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")
-            let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a")), .submit(2, caseId: testId("a"))])
+            let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId)), .submit(2, caseId: testId("a", by: anna.clientId))])
             let first = try await http.push(push, token: anna.token)
             let state = try await http.pull(cursor: nil, limit: nil, token: anna.token)
             #expect(try await http.push(push, token: anna.token) == first)

@@ -23,7 +23,7 @@ struct HostileInputTests {
         let anna: RedeemResponse
         let officer: CaseSyncClient
         let http: HTTPTransport
-        let caseId = testId("anna-case")
+        var caseId: String { testId("anna-case", by: anna.clientId) }
 
         /// Sends `body` as a push of Anna's device, exactly these bytes.
         func push(_ body: [UInt8], token: String? = nil) async throws -> (status: Int, body: Data) {
@@ -231,7 +231,7 @@ struct HostileInputTests {
             // A field name that is not one is named in the error as <key>, never echoed.
             let name = String(repeating: "Anna de Vries ", count: 10_000)
             let (nameStatus, nameAnswer) = try await scene.push(
-                mutation: #"{"mutationId":3,"caseId":"\#(testId("b"))","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"utrecht","fields":{"\#(name)":"x"}}}"#)
+                mutation: #"{"mutationId":3,"caseId":"\#(testId("b", by: scene.anna.clientId))","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"utrecht","fields":{"\#(name)":"x"}}}"#)
             #expect(nameStatus == 400 && Self.errorCode(nameAnswer) == .invalidRequest)
             let message = try WireCoding.decode(ErrorEnvelope.self, from: nameAnswer).error.message
             #expect(message.hasPrefix("mutations[0].case.fields.<key> ") && !message.contains("Anna"), "\(message.prefix(200))")

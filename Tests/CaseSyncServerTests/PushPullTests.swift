@@ -7,7 +7,7 @@ struct PushPullTests {
     @Test func aDuplicatedPushReturnsTheFirstOutcomesAndChangesNothing() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("case-a")), .submit(2, caseId: testId("case-a"))])
+        let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("case-a", by: anna.clientId)), .submit(2, caseId: testId("case-a", by: anna.clientId))])
         let first = try await server.transport.push(push, token: anna.token)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
         let again = try await server.transport.push(push, token: anna.token)
@@ -19,8 +19,8 @@ struct PushPullTests {
         // A retry that overlaps: the old mutation answers from memory, the new one applies.
         let overlap = PushRequest(
             stamping: anna.clientId,
-            mutations: [.submit(2, caseId: testId("case-a")), Mutation(
-                mutationId: 3, caseId: testId("case-a"), baseVersion: 2, hlc: HLCTimestamp(millis: 9_000, counter: 0, node: "t"),
+            mutations: [.submit(2, caseId: testId("case-a", by: anna.clientId)), Mutation(
+                mutationId: 3, caseId: testId("case-a", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 9_000, counter: 0, node: "t"),
                 operation: .edit([FieldChange(field: "contactEmail", from: nil, to: "anna@example.org")]))])
         let mixed = try await server.transport.push(overlap, token: anna.token)
         #expect(mixed.outcomes[0] == first.outcomes[1])
@@ -31,11 +31,11 @@ struct PushPullTests {
     @Test func aGapInMutationIdsIsRefusedWholeAndNamesTheExpectedId() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
         await #expect {
             _ = try await server.transport.push(
-                PushRequest(stamping: anna.clientId, mutations: [.create(5, caseId: testId("b"))]), token: anna.token)
+                PushRequest(stamping: anna.clientId, mutations: [.create(5, caseId: testId("b", by: anna.clientId))]), token: anna.token)
         } throws: { error in
             guard case .server(409, let body) = error as? SyncTransportError else { return false }
             return body.code == .mutationGap && body.details?["expectedMutationId"] == "2"
@@ -46,12 +46,12 @@ struct PushPullTests {
     @Test func aReusedMutationIdWithOtherContentIsRefusedWhole() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
         // A device restored from an old backup numbers a new change 1 again.
         await #expect {
             _ = try await server.transport.push(
-                PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("b")), .create(2, caseId: testId("c"))]), token: anna.token)
+                PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("b", by: anna.clientId)), .create(2, caseId: testId("c", by: anna.clientId))]), token: anna.token)
         } throws: { error in
             guard case .server(409, let body) = error as? SyncTransportError else { return false }
             return body.code == .mutationIdReused && body.details?["mutationId"] == "1"
@@ -64,9 +64,9 @@ struct PushPullTests {
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
         let cases: [(PushRequest, ErrorCode)] = [
-            (PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a")), .create(3, caseId: testId("b"))]), .invalidRequest),
-            (PushRequest(stamping: anna.clientId, mutations: (1...3).map { .create($0, caseId: testId("c\($0)")) }), .batchTooLarge),
-            (PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: testId("a"))]), .clientMismatch),
+            (PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId)), .create(3, caseId: testId("b", by: anna.clientId))]), .invalidRequest),
+            (PushRequest(stamping: anna.clientId, mutations: (1...3).map { .create($0, caseId: testId("c\($0)", by: anna.clientId)) }), .batchTooLarge),
+            (PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), .clientMismatch),
         ]
         for (request, code) in cases {
             await #expect {
@@ -83,13 +83,13 @@ struct PushPullTests {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
         let receive = Mutation(
-            mutationId: 3, caseId: testId("a"), baseVersion: 2, hlc: HLCTimestamp(millis: 5_000, counter: 0, node: "t"),
+            mutationId: 3, caseId: testId("a", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 5_000, counter: 0, node: "t"),
             operation: .transition(StatusTransition(to: .received)))
         let message = Mutation(
-            mutationId: 4, caseId: testId("a"), baseVersion: 2, hlc: HLCTimestamp(millis: 5_001, counter: 0, node: "t"),
-            operation: .addMessage(id: testId("m-1"), body: "Any news?"))
+            mutationId: 4, caseId: testId("a", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 5_001, counter: 0, node: "t"),
+            operation: .addMessage(id: testId("m-1", by: anna.clientId), body: "Any news?"))
         let response = try await server.transport.push(
-            PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a")), .submit(2, caseId: testId("a")), receive, message]),
+            PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId)), .submit(2, caseId: testId("a", by: anna.clientId)), receive, message]),
             token: anna.token)
         #expect(response.outcomes.map(\.status) == [.applied, .applied, .rejected, .applied])
         #expect(response.outcomes[2].code == .forbiddenForRole)
@@ -102,10 +102,10 @@ struct PushPullTests {
         let bert = try await server.device(.citizen, name: "Bert")
         let olga = try await server.device(.officer, name: "Olga", authority: "utrecht")
         let zeno = try await server.device(.officer, name: "Zeno", authority: "zwolle")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         // A draft is the citizen's alone.
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: olga.token).changes.isEmpty)
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.submit(2, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.submit(2, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let officerView = try await server.transport.pull(cursor: nil, limit: nil, token: olga.token)
         #expect(Set(officerView.changes.map(\.type)) == [.case, .event])
         #expect(officerView.changes.count == 3, "the case, its created event and its submitted event")
@@ -116,11 +116,11 @@ struct PushPullTests {
         }
         // Bert cannot touch Anna's case, and the answer is the one for a case that does not exist.
         let probe = Mutation(
-            mutationId: 1, caseId: testId("a"), baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
-            operation: .addMessage(id: testId("m-x"), body: "hi"))
+            mutationId: 1, caseId: testId("a", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
+            operation: .addMessage(id: testId("m-x", by: bert.clientId), body: "hi"))
         let missing = Mutation(
-            mutationId: 2, caseId: testId("nope"), baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
-            operation: .addMessage(id: testId("m-y"), body: "hi"))
+            mutationId: 2, caseId: testId("nope", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 1, counter: 0, node: "b"),
+            operation: .addMessage(id: testId("m-y", by: bert.clientId), body: "hi"))
         let outcomes = try await server.transport.push(PushRequest(stamping: bert.clientId, mutations: [probe, missing]), token: bert.token)
         #expect(outcomes.outcomes.map(\.code) == [.caseNotFound, .caseNotFound])
         #expect(outcomes.outcomes[0].message == outcomes.outcomes[1].message)
@@ -131,7 +131,7 @@ struct PushPullTests {
     @Test func pullPagesCoverEverythingOnceAndTheLastCarriesTheChecksum() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        let mutations = (1...25).map { Mutation.create(Int64($0), caseId: testId("case-\($0)")) }
+        let mutations = (1...25).map { Mutation.create(Int64($0), caseId: testId("case-\($0)", by: anna.clientId)) }
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: mutations), token: anna.token)
         var cursor: String?
         var seen: [SyncChange] = []
@@ -171,10 +171,10 @@ struct PushPullTests {
     @Test func aDeletedDraftLeavesTombstonesAndTheChecksumDropsIt() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
         let delete = Mutation(
-            mutationId: 2, caseId: testId("a"), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
+            mutationId: 2, caseId: testId("a", by: anna.clientId), baseVersion: 1, hlc: HLCTimestamp(millis: 9, counter: 0, node: "t"), operation: .delete)
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [delete]), token: anna.token)
         let second = try await server.transport.pull(cursor: first.cursor, limit: nil, token: anna.token)
         #expect(second.changes.count == 2)
@@ -210,12 +210,21 @@ struct RecordIdTests {
     @Test func aNewCaseCannotTakeTheIdOfAnotherRecord() async throws {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
-        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a"))]), token: anna.token)
+        _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let page = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
         let eventId = try #require(page.changes.first { $0.type == .event }?.id)
-        let response = try await server.transport.push(
-            PushRequest(stamping: anna.clientId, mutations: [.create(2, caseId: eventId)]), token: anna.token)
-        #expect(response.outcomes.first?.code == .caseExists)
+        // The server's ids are not in the device's part of the id space: refused before anything is looked up.
+        await #expect {
+            try await server.transport.push(
+                PushRequest(stamping: anna.clientId, mutations: [.create(2, caseId: eventId)]), token: anna.token)
+        } throws: { error in
+            guard case .server(400, let body) = error as? SyncTransportError else { return false }
+            return body.code == .invalidRequest
+        }
+        // Its own case, created again, is one it can see: that answer names it.
+        let again = try await server.transport.push(
+            PushRequest(stamping: anna.clientId, mutations: [.create(2, caseId: testId("a", by: anna.clientId))]), token: anna.token)
+        #expect(again.outcomes.first?.code == .caseExists)
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == page, "the event is untouched")
     }
 }
@@ -226,9 +235,9 @@ struct DraftDeletionTests {
         let server = try TestServer()
         let phone = try await server.device(.citizen, name: "Anna")
         let laptop = try await server.device(of: phone.account.id)
-        _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [.create(1, caseId: testId("a"))]), token: phone.token)
+        _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [.create(1, caseId: testId("a", by: phone.clientId))]), token: phone.token)
         let edit = { (id: Int64, text: String, millis: Int64) in
-            Mutation(mutationId: id, caseId: testId("a"), baseVersion: 1, hlc: HLCTimestamp(millis: millis, counter: 0, node: "t"),
+            Mutation(mutationId: id, caseId: testId("a", by: phone.clientId), baseVersion: 1, hlc: HLCTimestamp(millis: millis, counter: 0, node: "t"),
                      operation: .edit([FieldChange(field: "grounds", from: "My permit was valid", to: text)]))
         }
         _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [edit(2, "phone", 10)]), token: phone.token)
@@ -236,7 +245,7 @@ struct DraftDeletionTests {
         #expect(merged.outcomes.first?.status == .merged)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: phone.token)
         #expect(before.changes.contains { $0.type == .conflict })
-        let delete = Mutation(mutationId: 3, caseId: testId("a"), baseVersion: 2, hlc: HLCTimestamp(millis: 30, counter: 0, node: "t"), operation: .delete)
+        let delete = Mutation(mutationId: 3, caseId: testId("a", by: phone.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 30, counter: 0, node: "t"), operation: .delete)
         _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [delete]), token: phone.token)
         let after = try await server.transport.pull(cursor: before.cursor, limit: nil, token: phone.token)
         #expect(Set(after.changes.filter(\.deleted).map(\.type)) == [.case, .event, .conflict])

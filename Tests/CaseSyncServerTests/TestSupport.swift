@@ -154,11 +154,18 @@ extension PushRequest {
     }
 }
 
-/// A lower-case UUID that spells a short test name (at most 16 bytes) in its hex digits, so ids in
-/// failing tests stay readable: `testId("a")` is `61000000-0000-0000-0000-000000000000`.
+/// A lower-case UUID that spells a short test name (at most 16 bytes) in its last hex digits, so ids
+/// in failing tests stay readable: `testId("a")` is `00000000-0000-0000-0000-000000000061`.
 func testId(_ name: String) -> String {
     precondition(name.utf8.count <= 16)
-    let hex = Array(name.utf8).map { String($0, radix: 16) }.joined().padding(toLength: 32, withPad: "0", startingAt: 0)
-    let digits = Array(hex)
+    let hex = Array(name.utf8).map { String($0, radix: 16) }.joined()
+    let digits = Array(String(repeating: "0", count: 32 - hex.count) + hex)
     return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
+}
+
+/// The id the device with `clientId` gives a case or message it creates, spelling a test name of at
+/// most 9 bytes (PROTOCOL.md §2: created ids carry the creating device's tag).
+func testId(_ name: String, by clientId: String) -> String {
+    precondition(name.utf8.count <= 9)
+    return CreatedId.make(from: testId(name), clientId: clientId)
 }

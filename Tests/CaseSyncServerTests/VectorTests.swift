@@ -30,7 +30,9 @@ struct VectorTests {
         let server = try TestServer(determinism: Determinism(stepMillis: 0))
         var tokens: [String: String] = [:]
         var placeholders: [String: String] = [:]
-        for device in vector["devices"] as? [[String: Any]] ?? [] {
+        let record = ProcessInfo.processInfo.environment["CASESYNC_RECORD_VECTORS"] == "1"
+        var devices = vector["devices"] as? [[String: Any]] ?? []
+        for (index, device) in devices.enumerated() {
             let name = try #require(device["name"] as? String)
             if device["inviteOnly"] as? Bool == true {
                 let invitation = try await server.store.invite(
@@ -48,11 +50,23 @@ struct VectorTests {
                     authority: device["authority"] as? String)
             }
             tokens[name] = redeemed.token
+            // Client ids come from the server's seeded randomness: the same on every replay. The client's
+            // vector tests use the recorded one, so their checksums cover the same created ids.
+            if record {
+                devices[index]["clientId"] = redeemed.clientId
+            } else if let recorded = device["clientId"] as? String {
+                #expect(redeemed.clientId == recorded, "\(file): \(name)'s client id")
+            }
             placeholders["{{clientId:\(name)}}"] = redeemed.clientId
             placeholders["{{accountId:\(name)}}"] = redeemed.account.id
         }
+        // Ids a device created: {{createdId:anna:<random uuid>}} (PROTOCOL.md §2).
+        let text = try String(contentsOf: url, encoding: .utf8)
+        for match in text.matches(of: /\{\{createdId:([a-z0-9-]+):([0-9a-f-]{36})\}\}/) {
+            let clientId = try #require(placeholders["{{clientId:\(match.output.1)}}"])
+            placeholders[String(match.output.0)] = CreatedId.make(from: String(match.output.2), clientId: clientId)
+        }
         let stepsData = try JSONSerialization.data(withJSONObject: try #require(vector["steps"] as? [[String: Any]]))
-        let record = ProcessInfo.processInfo.environment["CASESYNC_RECORD_VECTORS"] == "1"
         let app = Application(router: server.router)
         let placeholderMap = placeholders
         let tokenMap = tokens
@@ -93,6 +107,7 @@ struct VectorTests {
         }
         if record {
             vector["steps"] = try JSONSerialization.jsonObject(with: recorded)
+            vector["devices"] = devices
             let data = try JSONSerialization.data(withJSONObject: vector, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try (String(decoding: data, as: UTF8.self) + "\n").write(to: url, atomically: true, encoding: .utf8)
         }

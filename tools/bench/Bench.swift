@@ -114,16 +114,16 @@ struct Push: AsyncParsableCommand {
             var list: [Mutation] = []
             var ids: [String] = []
             for _ in 0..<creations {
-                let id = UUID().uuidString.lowercased()
+                let id = CreatedId.make(from: UUID().uuidString.lowercased(), clientId: device.clientId)
                 ids.append(id)
                 list.append(Mutation(
-                    mutationId: next, caseId: id, baseVersion: nil, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "b"),
+                    mutationId: next, caseId: id, baseVersion: nil, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: device.clientId),
                     operation: .create(NewCase(kind: .objection, authorityId: authority, fields: fields))))
                 next += 1
             }
             for id in ids {
                 list.append(Mutation(
-                    mutationId: next, caseId: id, baseVersion: 1, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "b"),
+                    mutationId: next, caseId: id, baseVersion: 1, hlc: HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: device.clientId),
                     operation: .edit([
                         FieldChange(field: "title", from: "Parking fine", to: "Parking fine, Oudegracht"),
                         FieldChange(field: "grounds", from: fields["grounds"], to: "The permit was valid; photo enclosed."),
@@ -156,8 +156,8 @@ struct Seed: AsyncParsableCommand {
             let count = min(250, cases - made)
             var list: [Mutation] = []
             for index in 0..<count {
-                let id = UUID().uuidString.lowercased()
-                let clock = HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: "s")
+                let id = CreatedId.make(from: UUID().uuidString.lowercased(), clientId: device.clientId)
+                let clock = HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: device.clientId)
                 list.append(Mutation(
                     mutationId: next, caseId: id, baseVersion: nil, hlc: clock,
                     operation: .create(NewCase(kind: .objection, authorityId: authority, fields: [

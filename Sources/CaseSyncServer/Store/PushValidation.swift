@@ -1,7 +1,8 @@
 import CaseSyncProtocol
 
 /// Checks of a push that need no database: the client id, the batch size, gapless ids, and clock
-/// readings that are this device's and not ahead of the server's clock.
+/// readings that are this device's and not ahead of the server's clock, and ids of new records in
+/// this device's part of the id space.
 enum PushValidation {
     static func check(_ request: PushRequest, session: Session, limits: ProtocolLimits, now: Timestamp) throws {
         guard request.clientId == session.clientId else {
@@ -25,6 +26,11 @@ enum PushValidation {
                 throw ServiceError(
                     .invalidRequest, "mutations[\(index)].hlc must end in this device's clientId (the node of its clock)")
             }
+            if let (name, id) = createdId(mutation), !CreatedId.isCreated(id, by: session.clientId) {
+                throw ServiceError(
+                    .invalidRequest,
+                    "mutations[\(index)].\(name) must be an id this device created: a lower-case UUID of version 8 ending in its tag \(CreatedId.tag(of: session.clientId))")
+            }
             guard mutation.hlc.millis <= latest else {
                 throw ServiceError(
                     .clockAhead,
@@ -34,6 +40,15 @@ enum PushValidation {
                         "mutationId": String(mutation.mutationId),
                     ])
             }
+        }
+    }
+
+    /// The id a mutation gives a record it creates, and where it stands.
+    private static func createdId(_ mutation: Mutation) -> (String, String)? {
+        switch mutation.operation {
+        case .create: ("caseId", mutation.caseId)
+        case .addMessage(let id, _): ("messageId", id)
+        default: nil
         }
     }
 
