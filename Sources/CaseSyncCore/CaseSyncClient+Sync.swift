@@ -253,7 +253,12 @@ extension CaseSyncClient {
                 }
                 guard error.isRetryable, attempt < retryPolicy.maxAttempts else { throw ClientError.from(error) }
                 attempt += 1
-                try await environment.sleep(retryPolicy.delay(beforeAttempt: attempt))
+                var delay = retryPolicy.delay(beforeAttempt: attempt)
+                // A server that limits this device's rate says how long to wait (bounded: it is a hint).
+                if case .server(429, let envelope) = error, let seconds = envelope.details?["retryAfterSeconds"].flatMap(Int.init) {
+                    delay = max(delay, .seconds(min(seconds, 120)))
+                }
+                try await environment.sleep(delay)
             }
         }
     }

@@ -33,6 +33,11 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let resyncRequired = ErrorCode("resync_required")
     /// A clock reading too far ahead of the server's clock; `details.serverTime` says what time it is.
     public static let clockAhead = ErrorCode("clock_ahead")
+    /// Too many requests from this device (sync) or address (login codes); the `Retry-After` header
+    /// and `details.retryAfterSeconds` say when to try again.
+    public static let rateLimited = ErrorCode("rate_limited")
+    /// A request's body did not arrive within `requestTimeoutSeconds`.
+    public static let requestTimeout = ErrorCode("request_timeout")
     public static let internalError = ErrorCode("internal_error")
 
     // MARK: Mutation rejections (outcome `rejected`)
@@ -47,6 +52,8 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let forbiddenForRole = ErrorCode("forbidden_for_role")
     public static let conflictNotFound = ErrorCode("conflict_not_found")
     public static let messageExists = ErrorCode("message_exists")
+    /// The citizen's cases hold `maxAccountBytes` already; the change would add more.
+    public static let storageFull = ErrorCode("storage_full")
 
     // MARK: Client-side codes (never sent by a server)
     /// A mutation of a case whose creation the server refused.

@@ -24,25 +24,31 @@ public func buildApplication(
     var logger = Logger(label: "casesync-server")
     logger.logLevel = configuration.logLevel
     let store = try openStore(configuration, environment: environment, logger: logger)
-    return buildApplication(configuration, store: store, logger: logger)
+    return buildApplication(configuration, store: store, now: environment.now, logger: logger)
 }
 
 /// The composition root over a given store (tests pass one on an in-memory database).
 public func buildApplication(
-    _ configuration: ServerConfiguration, store: any SyncStore, logger: Logger
+    _ configuration: ServerConfiguration, store: any SyncStore,
+    now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now, logger: Logger
 ) -> some ApplicationProtocol {
     let service = SyncService(store: store, limits: configuration.limits)
+    let connections = ConnectionLimits(configuration.limits)
     return Application(
-        router: buildRouter(service: service),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+        router: buildRouter(service: service, now: now),
+        server: connections.server,
+        configuration: connections.configuration(
+            address: .hostname(configuration.host, port: configuration.port), logger: logger),
         logger: logger)
 }
 
-/// The router with every endpoint and middleware.
-public func buildRouter(service: SyncService) -> Router<CaseSyncRequestContext> {
+/// The router with every endpoint and middleware; `now` is the clock of the rate limits.
+public func buildRouter(
+    service: SyncService, now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now
+) -> Router<CaseSyncRequestContext> {
     let router = Router(context: CaseSyncRequestContext.self)
     router.add(middleware: ErrorEnvelopeMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    SyncController(service: service).addRoutes(to: router)
+    SyncController(service: service, now: now).addRoutes(to: router)
     return router
 }

@@ -30,6 +30,8 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .mutationGap, .mutationIdReused: .conflict
         case .resyncRequired: .gone
         case .payloadTooLarge: .contentTooLarge
+        case .requestTimeout: .requestTimeout
+        case .rateLimited: .tooManyRequests
         default: .internalServerError
         }
     }
@@ -40,8 +42,10 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
 extension ServiceError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = try WireCoding.encoder().encode(envelope)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let seconds = details?["retryAfterSeconds"] { headers[.retryAfter] = seconds }
+        // A request whose body never finished leaves the connection in an unknown state.
+        if code == .requestTimeout { headers[.connection] = "close" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

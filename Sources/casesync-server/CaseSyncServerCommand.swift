@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (env CASESYNC_HOST).") var host: String?
     @Option(help: "Port to listen on (env CASESYNC_PORT; default 8080).") var port: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
 
     func validate() throws {
         if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
@@ -46,11 +47,13 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let resolvedPort = port ?? environment["CASESYNC_PORT"].flatMap(Int.init) ?? 8080
+        let logger = Logger(label: "casesync-server")
+        var limits = limitOptions.limits
+        fitConnectionsToOpenFileLimit(&limits, logger: logger)
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
-            dataDirectory: storage.resolvedDataDirectory, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            dataDirectory: storage.resolvedDataDirectory, limits: limits, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let app = try await exitOnServiceError { try buildApplication(configuration) }
-        var logger = Logger(label: "casesync-server")
         logger.info("data directory \(configuration.dataDirectory)")
         do {
             try await app.runService()

@@ -78,7 +78,7 @@ struct TestServer {
     }
 
     var transport: InProcessTransport { InProcessTransport(service: service) }
-    var router: Router<CaseSyncRequestContext> { buildRouter(service: service) }
+    var router: Router<CaseSyncRequestContext> { buildRouter(service: service, now: { [determinism] in determinism.now() }) }
 
     /// Invites an account and redeems its code: a logged-in device's token and client id.
     func device(_ role: ActorRole, name: String, authority: String? = nil) async throws -> RedeemResponse {
@@ -110,9 +110,11 @@ struct TestServer {
     /// Runs the server on an ephemeral port of 127.0.0.1 for the duration of `body`.
     func live<T: Sendable>(_ body: @Sendable (URL) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let connections = ConnectionLimits(service.limits)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            server: connections.server,
+            configuration: connections.configuration(address: .hostname("127.0.0.1", port: 0), logger: quietLogger),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
             logger: quietLogger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

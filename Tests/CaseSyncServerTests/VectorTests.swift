@@ -27,7 +27,11 @@ struct VectorTests {
     func replay(file: String) async throws {
         let url = Self.directory.appendingPathComponent(file)
         var vector = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let server = try TestServer(determinism: Determinism(stepMillis: 0))
+        // A vector may set the server's limits (those it leaves out keep their defaults).
+        let limits = try vector["limits"].map {
+            try WireCoding.decoder().decode(ProtocolLimits.self, from: JSONSerialization.data(withJSONObject: $0))
+        } ?? ProtocolLimits()
+        let server = try TestServer(limits: limits, determinism: Determinism(stepMillis: 0))
         var tokens: [String: String] = [:]
         var placeholders: [String: String] = [:]
         let record = ProcessInfo.processInfo.environment["CASESYNC_RECORD_VECTORS"] == "1"

@@ -159,6 +159,10 @@ extension SimWorld {
                 }
             }
         }
+        // The storage limit's running byte counts agree with what the records hold.
+        if let store = server.store, let mismatches = try? await store.storageCountMismatches(), !mismatches.isEmpty {
+            findings.append("\(mismatches.count) citizen(s) whose stored-bytes count differs from their records")
+        }
         // 7. Everything the rogue device sent was refused, then and now.
         for mutation in rogue.sent {
             let again = try? await transport.push(

@@ -60,10 +60,12 @@ struct ProtocolVersionMiddleware: RouterMiddleware {
     }
 }
 
-/// Resolves the bearer token into a session, or answers `unauthorized`.
+/// Resolves the bearer token into a session, or answers `unauthorized`; then takes the request from
+/// the device's rate limit, or answers `rate_limited`.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CaseSyncRequestContext
     let service: SyncService
+    let limiter: RateLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -76,6 +78,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let session = try await service.authenticate(token: token)
         context.session = session
         context.logger[metadataKey: "casesync.client_id"] = .string(session.clientId)
+        if let wait = limiter.take(session.clientId) {
+            throw RateLimiter.refusal(wait, "sync requests from this device")
+        }
         return try await next(request, context)
     }
 }

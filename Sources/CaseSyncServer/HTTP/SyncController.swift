@@ -2,19 +2,33 @@ import CaseSyncProtocol
 import Foundation
 import Hummingbird
 
-/// The protocol's endpoints.
+/// The protocol's endpoints, with the limits of the HTTP side: rates per device and address, and
+/// the time a body may take.
 struct SyncController {
     let service: SyncService
+    /// Login-code redemptions per address.
+    let redeemLimiter: RateLimiter
+    /// Sync requests (push and pull) per device.
+    let syncLimiter: RateLimiter
+
+    init(service: SyncService, now: @escaping @Sendable () -> Timestamp) {
+        self.service = service
+        redeemLimiter = RateLimiter(perMinute: service.limits.redeemAttemptsPerMinute, now: now)
+        syncLimiter = RateLimiter(perMinute: service.limits.syncRequestsPerMinute, now: now)
+    }
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
         router.get("/health") { _, _ in try json(["status": "ok"]) }
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
         let versioned = router.group().add(middleware: ProtocolVersionMiddleware())
         versioned.post("/auth/redeem") { request, context in
+            if let wait = redeemLimiter.take(context.remoteAddress ?? "") {
+                throw RateLimiter.refusal(wait, "login attempts from this address")
+            }
             let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
             return try json(try await service.redeem(body))
         }
-        let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service))
+        let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter))
         sync.post("/push") { request, context in
             let body = try await decode(from: request) { try PushRequest(json: $0) }
             return jsonBytes(try await service.push(body, session: context.session!).jsonBytes)
@@ -31,15 +45,33 @@ struct SyncController {
         }
     }
 
-    /// Reads the body within the size limit and decodes it, naming what is wrong when it does not fit.
+    /// Reads the body within the size and time limits and decodes it, naming what is wrong when it
+    /// does not fit.
     private func decode<T>(from request: Request, _ read: ([UInt8]) throws -> T) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: service.limits.maxBodyBytes)
-        } catch {
-            throw ServiceError(
-                .payloadTooLarge, "the request body is larger than \(service.limits.maxBodyBytes) bytes",
-                details: ["maxBodyBytes": String(service.limits.maxBodyBytes)])
+        let limits = service.limits
+        let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await request.body.collect(upTo: limits.maxBodyBytes)
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    throw ServiceError(
+                        .payloadTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes",
+                        details: ["maxBodyBytes": String(limits.maxBodyBytes)])
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(limits.requestTimeoutSeconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw ServiceError(
+                    .requestTimeout, "the request body did not arrive within \(limits.requestTimeoutSeconds) s; send it again",
+                    details: ["requestTimeoutSeconds": String(limits.requestTimeoutSeconds)])
+            }
+            return buffer
         }
         return try SyncService.parse(Array(buffer.readableBytesView), read)
     }

@@ -52,6 +52,23 @@ enum PushValidation {
         }
     }
 
+    /// At most how many bytes of text a mutation can add to its case's records: what a citizen's
+    /// storage is checked against before it is applied (`maxAccountBytes`).
+    static func storageGrowth(of operation: MutationOperation) -> Int64 {
+        let overhead = 256
+        let bytes: Int =
+            switch operation {
+            case .create(let newCase): newCase.fields.reduce(overhead) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+            case .edit(let changes): changes.reduce(0) { $0 + max(0, ($1.to?.utf8.count ?? 0) - ($1.from?.utf8.count ?? 0)) }
+            case .transition(let transition):
+                (transition.fields ?? [:]).values.reduce(transition.note?.utf8.count ?? 0) { $0 + $1.utf8.count }
+            case .addMessage(_, let body): overhead + body.utf8.count
+            case .deadline(let change): overhead + (change.note?.utf8.count ?? 0)
+            case .resolveConflict, .delete: 0
+            }
+        return Int64(bytes)
+    }
+
     static func gap(expected: Int64, got: Int64) -> ServiceError {
         ServiceError(
             .mutationGap, "the server expects mutation \(expected) next but the push starts at \(got); resend from \(expected)",

@@ -19,13 +19,15 @@ extension SQLiteSyncStore {
         let horizon = environment.now().millisecondsSince1970 - Int64(retentionDays) * 86_400_000
         return try await writer.write { db in
             let dropped = try Row.fetchAll(
-                db, sql: "SELECT seq, citizen_id, authority_id FROM records WHERE deleted = 1 AND changed_at < ?",
+                db, sql: "SELECT seq, citizen_id, authority_id, length(body) AS bytes FROM records WHERE deleted = 1 AND changed_at < ?",
                 arguments: [horizon])
             var horizons: [String: Int64] = [:]
+            var freed: [String: Int64] = [:]
             for row in dropped {
                 let seq: Int64 = row["seq"]
                 if let citizen = row["citizen_id"] as String? {
                     horizons[RecordWriter.scope(citizen: citizen)] = max(horizons[RecordWriter.scope(citizen: citizen)] ?? 0, seq)
+                    freed[RecordWriter.scope(citizen: citizen), default: 0] += row["bytes"] as Int64
                 }
                 if let authority = row["authority_id"] as String? {
                     horizons[RecordWriter.scope(authority: authority)] = max(horizons[RecordWriter.scope(authority: authority)] ?? 0, seq)
@@ -39,6 +41,10 @@ extension SQLiteSyncStore {
                         """,
                     arguments: [scope, through])
             }
+            // The citizens' storage counts tombstones until they are gone.
+            for (scope, bytes) in freed {
+                try db.execute(sql: "UPDATE scope_digests SET bytes = bytes - ? WHERE scope = ?", arguments: [bytes, scope])
+            }
             try db.execute(sql: "DELETE FROM records WHERE deleted = 1 AND changed_at < ?", arguments: [horizon])
             if let newest = dropped.map({ $0["seq"] as Int64 }).max() {
                 try db.execute(
@@ -46,6 +52,23 @@ extension SQLiteSyncStore {
             }
             let through = try Int64.fetchOne(db, sql: "SELECT compacted_through FROM server_state") ?? 0
             return CompactionReport(tombstonesRemoved: dropped.count, compactedThrough: through)
+        }
+    }
+}
+
+extension SQLiteSyncStore {
+    /// The citizen scopes whose running byte count (the storage limit's) differs from the bytes their
+    /// records hold: none, unless something wrote records behind the writer's back. The simulation
+    /// checks it after every schedule.
+    public func storageCountMismatches() async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT d.scope FROM scope_digests d
+                    WHERE d.scope LIKE 'c:%' AND d.bytes != (
+                        SELECT COALESCE(SUM(length(body)), 0) FROM records WHERE citizen_id = substr(d.scope, 3))
+                    """)
         }
     }
 }

@@ -5,6 +5,7 @@ import GRDB
 extension SQLiteSyncStore {
     public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
         let (column, scope) = Self.scopeFilter(session.account)
+        let maxPageBytes = limits.maxPageBytes
         return try await writer.read { db in
             // Only the caller's own scope is consulted, so neither the cursor nor these checks tell
             // anything about other people's cases. A record's seq only grows and it never leaves its
@@ -32,19 +33,36 @@ extension SQLiteSyncStore {
                     .resyncRequired, "deletions older than this cursor were compacted away; pull again from the start",
                     details: ["compactedThrough": String(horizon)])
             }
-            // Nothing after the cursor: the common "anything new?" sync reads no rows at all.
-            let rows = cursor >= latest ? [] : try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT seq, type, id, case_id, version, deleted, body FROM records WHERE \(column) = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [scope.value, cursor, limit + 1])
-            let hasMore = rows.count > limit
-            let changes = try rows.prefix(limit).map { try Self.change(from: $0) }
+            // Nothing after the cursor: the common "anything new?" sync reads no rows at all. A page
+            // stops at `limit` changes or before the change that would take it past `maxPageBytes`
+            // (it always carries one), so no page makes the server hold more than the budget.
+            var changes: [RawPullResponse.Change] = []
+            var hasMore = false
+            if cursor < latest {
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: "SELECT seq, type, id, case_id, version, deleted, body FROM records WHERE \(column) = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                    arguments: [scope.value, cursor, limit + 1])
+                var bytes = 0
+                while let row = try rows.next() {
+                    let change = try Self.change(from: row)
+                    bytes += Self.changeOverheadBytes + (change.data?.count ?? 0)
+                    if changes.count == limit || (!changes.isEmpty && bytes > maxPageBytes) {
+                        hasMore = true
+                        break
+                    }
+                    changes.append(change)
+                }
+            }
             // The last page moves the cursor past the compaction horizon, so the next pull is incremental.
             let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, horizon)
             let checksum = hasMore ? nil : scopeChecksum
             return RawPullResponse(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: checksum)
         }
     }
+
+    /// What a change adds to a page besides its record: its envelope (seq, type, ids, version).
+    static let changeOverheadBytes = 200
 
     /// The column and value that select a session's scope, and the scope's digest key.
     static func scopeFilter(_ account: AccountInfo) -> (column: String, scope: (value: String, key: String)) {

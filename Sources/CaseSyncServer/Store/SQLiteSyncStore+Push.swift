@@ -24,10 +24,13 @@ extension SQLiteSyncStore {
             // Cases this push already read or wrote, so a batch that files a case and then edits it
             // decodes nothing twice.
             var cases: [String: VersionedCase?] = [:]
+            var caseBytes: [String: Int] = [:]
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
             let recordOutcome = try RawStatement(db, sql: PushStatements.outcomeInsert)
+            // The bytes the citizen's cases hold, read when a mutation first needs it.
+            var stored: Int64?
             for (mutation, fingerprint) in zip(request.mutations, fingerprints) {
                 if mutation.mutationId <= last {
                     outcomes.append(
@@ -35,8 +38,16 @@ extension SQLiteSyncStore {
                             db, clientId: session.clientId, mutation: mutation, fingerprint: fingerprint, decoder: decoder))
                     continue
                 }
-                let outcome = try apply(
-                    mutation, by: actor, now: now, db: db, writer: &writer, cases: &cases, decoder: decoder)
+                let storage = StorageCheck(session: session, mutation: mutation, limit: limits.maxAccountBytes)
+                let outcome: MutationOutcome
+                if let full = try storage.refusal(db, stored: &stored) {
+                    outcome = full
+                } else {
+                    outcome = try apply(
+                        mutation, by: actor, now: now, db: db, writer: &writer, cases: &cases, caseBytes: &caseBytes,
+                        decoder: decoder)
+                    if outcome.status != .rejected { storage.count(into: &stored) }
+                }
                 try recordOutcome.bind(session.clientId).bind(mutation.mutationId).bind(outcome.jsonBytes).bind(fingerprint).run()
                 outcomes.append(outcome)
                 try environment.midPush(outcomes.count)
@@ -52,11 +63,44 @@ extension SQLiteSyncStore {
         }
     }
 
+    /// A citizen's storage limit: a mutation that could take the bytes their cases hold past it is
+    /// rejected (`storage_full`) before the rules run. Officers write into citizens' cases and are
+    /// bounded by the text limits and rates instead.
+    struct StorageCheck {
+        let citizenId: String?
+        let growth: Int64
+        let limit: Int64
+        let mutationId: Int64
+
+        init(session: Session, mutation: Mutation, limit: Int64) {
+            citizenId = session.account.role == .citizen ? session.account.id : nil
+            growth = PushValidation.storageGrowth(of: mutation.operation)
+            self.limit = limit
+            mutationId = mutation.mutationId
+        }
+
+        /// The rejection, if the mutation would pass the limit.
+        func refusal(_ db: Database, stored: inout Int64?) throws -> MutationOutcome? {
+            guard let citizenId, growth > 0 else { return nil }
+            let current = try stored ?? RecordWriter.storedBytes(db, citizen: citizenId)
+            stored = current
+            guard current + growth > limit else { return nil }
+            return .rejected(
+                mutationId, .storageFull,
+                "your cases hold \(current) bytes and may hold at most \(limit); this change would add up to \(growth) more: delete a draft you no longer need, or shorten the text")
+        }
+
+        /// Counts an applied mutation's bytes.
+        func count(into stored: inout Int64?) {
+            if citizenId != nil, let current = stored { stored = current + growth }
+        }
+    }
+
     /// The row a case's current state was read from (cases are written with these scope columns).
-    static func stored(_ current: VersionedCase) -> RecordWriter.Prior {
+    static func stored(_ current: VersionedCase, bytes: Int) -> RecordWriter.Prior {
         .known(
             citizenId: current.record.citizenId, authorityId: current.deleted ? nil : current.record.authorityVisibility,
-            version: current.version, deleted: current.deleted)
+            version: current.version, deleted: current.deleted, bytes: bytes)
     }
 
     /// The outcome a repeated mutation got the first time. A different mutation under a used id means
@@ -82,14 +126,16 @@ extension SQLiteSyncStore {
     /// Looks up what the rules need, applies them, and writes what they produce.
     private func apply(
         _ mutation: Mutation, by actor: MutationActor, now: Timestamp, db: Database, writer: inout RecordWriter,
-        cases: inout [String: VersionedCase?], decoder: JSONDecoder
+        cases: inout [String: VersionedCase?], caseBytes: inout [String: Int], decoder: JSONDecoder
     ) throws -> MutationOutcome {
         let current: VersionedCase?
         if let cached = cases[mutation.caseId] {
             current = cached
         } else {
-            current = try loadCase(db, id: mutation.caseId, decoder: decoder)
+            let loaded = try loadCase(db, id: mutation.caseId, decoder: decoder)
+            current = loaded?.case
             cases[mutation.caseId] = current
+            caseBytes[mutation.caseId] = loaded?.bytes
         }
         var context = ApplyContext(now: now, maxTextLength: limits.maxTextLength, makeId: environment.makeId)
         var conflictVersion: Int64 = 0
@@ -121,10 +167,11 @@ extension SQLiteSyncStore {
         let record = caseState.record
         if let updated = effect.updatedCase {
             cases[record.id] = updated
-            try writer.write(
+            caseBytes[record.id] = try writer.write(
                 .case, id: record.id, caseId: record.id, citizenId: record.citizenId,
                 authorityId: updated.deleted ? nil : record.authorityVisibility, version: updated.version,
-                deleted: updated.deleted, prior: current.map(Self.stored) ?? .none, body: record)
+                deleted: updated.deleted, prior: current.map { Self.stored($0, bytes: caseBytes[record.id] ?? 0) } ?? .none,
+                body: record)
             let wasVisible = current.map { !$0.deleted && $0.record.authorityVisibility != nil } ?? false
             if updated.deleted {
                 try rewriteChildren(db, of: record, writer: &writer, deleted: true)
@@ -165,13 +212,15 @@ extension SQLiteSyncStore {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM records WHERE id = ?"), arguments: [id]) != nil
     }
 
-    func loadCase(_ db: Database, id: String, decoder: JSONDecoder) throws -> VersionedCase? {
+    /// A case as stored, and the bytes of its body.
+    func loadCase(_ db: Database, id: String, decoder: JSONDecoder) throws -> (case: VersionedCase, bytes: Int)? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT body, version, deleted FROM records WHERE id = ? AND type = 'case'"),
             arguments: [id])
         else { return nil }
-        let record = try decoder.decode(CaseRecord.self, from: row["body"] as Data)
-        return VersionedCase(record: record, version: row["version"], deleted: row["deleted"])
+        let body = row["body"] as Data
+        let record = try decoder.decode(CaseRecord.self, from: body)
+        return (VersionedCase(record: record, version: row["version"], deleted: row["deleted"]), body.count)
     }
 
     /// Re-sequences a case's records after the case's visibility changed: its events and messages

@@ -87,6 +87,16 @@ enum ServerSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4: bytes each citizen's records hold") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE scope_digests ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+                    UPDATE scope_digests SET bytes = (
+                        SELECT COALESCE(SUM(length(body)), 0) FROM records
+                        WHERE citizen_id = substr(scope_digests.scope, 3))
+                    WHERE scope LIKE 'c:%';
+                    """)
+        }
         return migrator
     }
 }

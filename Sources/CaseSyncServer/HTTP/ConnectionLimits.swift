@@ -1,0 +1,94 @@
+import CaseSyncProtocol
+import Hummingbird
+import Logging
+import HummingbirdCore
+import NIOCore
+import Synchronization
+
+/// The connection side of the limits: how many connections the server holds at once and from one
+/// address, and how long a silent one stays open. A connection over a limit is closed at once (the
+/// listening socket stops accepting while the server is full), so idle sockets cannot use up the
+/// server's file descriptors; the idle timeout also bounds how long a request's headers may take.
+public struct ConnectionLimits: Sendable {
+    let limits: ProtocolLimits
+    let perAddress: AddressConnectionCounter
+
+    public init(_ limits: ProtocolLimits) {
+        self.limits = limits
+        perAddress = AddressConnectionCounter(limit: limits.maxConnectionsPerAddress)
+    }
+
+    /// Hummingbird's HTTP/1 server with the idle timeout and the limit per address.
+    public var server: HTTPServerBuilder {
+        let counter = perAddress
+        return .http1(
+            configuration: .init(
+                additionalChannelHandlers: [AddressConnectionLimitHandler(counter: counter)],
+                idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds))))
+    }
+
+    /// The application configuration's cap on open connections.
+    public func configuration(address: BindAddress, logger: Logger) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: address, serverName: "casesync-server",
+            availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger))
+    }
+}
+
+/// Open connections per peer address.
+final class AddressConnectionCounter: Sendable {
+    let limit: Int
+    private let counts = Mutex<[String: Int]>([:])
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Counts a new connection from `address`, unless the address has `limit` open already.
+    func open(_ address: String) -> Bool {
+        counts.withLock { counts in
+            let open = counts[address, default: 0]
+            guard open < limit else { return false }
+            counts[address] = open + 1
+            return true
+        }
+    }
+
+    func close(_ address: String) {
+        counts.withLock { counts in
+            let open = counts[address, default: 1] - 1
+            counts[address] = open > 0 ? open : nil
+        }
+    }
+
+    /// How many connections `address` holds open now.
+    func count(_ address: String) -> Int {
+        counts.withLock { $0[address, default: 0] }
+    }
+}
+
+/// Closes a new connection whose address has too many open; counts it otherwise until it closes.
+final class AddressConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let counter: AddressConnectionCounter
+    private var counted: String?
+
+    init(counter: AddressConnectionCounter) {
+        self.counter = counter
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let address = context.channel.remoteAddress?.ipAddress ?? ""
+        if counter.open(address) {
+            counted = address
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let counted { counter.close(counted) }
+        counted = nil
+    }
+}

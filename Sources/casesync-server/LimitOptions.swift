@@ -1,0 +1,41 @@
+import ArgumentParser
+import CaseSyncProtocol
+
+/// The limits an operator sets when serving; every one is announced in discovery.
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Most connections open at once (default 4096).") var maxConnections: Int?
+    @Option(help: "Most connections open at once from one address (default 256).") var maxConnectionsPerAddress: Int?
+    @Option(help: "Seconds a silent connection stays open, headers included (default 30).") var idleTimeout: Int?
+    @Option(help: "Seconds a request's body may take to arrive (default 60).") var requestTimeout: Int?
+    @Option(help: "Most record bytes in one pull page (default 4194304).") var maxPageBytes: Int?
+    @Option(help: "Most bytes a citizen's cases may hold (default 52428800).") var maxAccountBytes: Int64?
+    @Option(help: "Login-code attempts per address per minute; 0 for no limit (default 10).") var redeemPerMinute: Int?
+    @Option(help: "Sync requests per device per minute; 0 for no limit (default 600).") var syncPerMinute: Int?
+
+    func validate() throws {
+        for (name, value) in [
+            ("--max-connections", maxConnections), ("--max-connections-per-address", maxConnectionsPerAddress),
+            ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout), ("--max-page-bytes", maxPageBytes),
+        ] {
+            if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
+        }
+        if let maxAccountBytes, maxAccountBytes < 1 { throw ValidationError("--max-account-bytes must be 1 or more") }
+        for (name, value) in [("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute)] {
+            if let value, value < 0 { throw ValidationError("\(name) must be 0 (no limit) or more") }
+        }
+    }
+
+    /// The defaults with what the operator set.
+    var limits: ProtocolLimits {
+        var limits = ProtocolLimits()
+        if let maxConnections { limits.maxConnections = maxConnections }
+        if let maxConnectionsPerAddress { limits.maxConnectionsPerAddress = maxConnectionsPerAddress }
+        if let idleTimeout { limits.idleTimeoutSeconds = idleTimeout }
+        if let requestTimeout { limits.requestTimeoutSeconds = requestTimeout }
+        if let maxPageBytes { limits.maxPageBytes = maxPageBytes }
+        if let maxAccountBytes { limits.maxAccountBytes = maxAccountBytes }
+        if let redeemPerMinute { limits.redeemAttemptsPerMinute = redeemPerMinute }
+        if let syncPerMinute { limits.syncRequestsPerMinute = syncPerMinute }
+        return limits
+    }
+}
