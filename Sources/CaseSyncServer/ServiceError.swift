@@ -44,6 +44,7 @@ extension ServiceError: HTTPResponseError {
         let body = try WireCoding.encoder().encode(envelope)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = details?["retryAfterSeconds"] { headers[.retryAfter] = seconds }
+        if code == .methodNotAllowed, let allowed = details?["allow"] { headers[.allow] = allowed }
         // A request whose body never finished leaves the connection in an unknown state.
         if code == .requestTimeout { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

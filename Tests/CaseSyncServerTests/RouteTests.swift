@@ -28,6 +28,24 @@ struct RouteTests {
         }
     }
 
+    @Test(arguments: [
+        ("/sync/push", HTTPRequest.Method.get, "POST"), ("/sync/pull", .post, "GET"), ("/auth/redeem", .delete, "POST"),
+        ("/health", .put, "GET"), ("/.well-known/casesync", .trace, "GET"),
+    ])
+    func aWrongMethodIsAnswered405WithTheAllowedOne(path: String, method: HTTPRequest.Method, allowed: String) async throws {
+        let server = try TestServer()
+        try await Application(router: server.router).test(.router) { client in
+            try await client.execute(uri: path, method: method, headers: Self.version) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == allowed)
+                #expect(Self.errorCode(response) == .methodNotAllowed)
+            }
+            try await client.execute(uri: path + "/x", method: method, headers: Self.version) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
     @Test func versionNegotiation() async throws {
         let server = try TestServer()
         try await Application(router: server.router).test(.router) { client in

@@ -18,7 +18,14 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let mapped: ServiceError =
                 switch error.status {
-                case .notFound: ServiceError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)")
+                case .notFound:
+                    if let allowed = SyncController.methods[request.uri.path] {
+                        ServiceError(
+                            .methodNotAllowed, "\(request.method) is not allowed here; use \(allowed)",
+                            details: ["allow": allowed])
+                    } else {
+                        ServiceError(.notFound, "no such endpoint: \(request.method) \(request.uri.path)")
+                    }
                 case .methodNotAllowed: ServiceError(.methodNotAllowed, "\(request.method) is not allowed here")
                 case .contentTooLarge: ServiceError(.payloadTooLarge, "the request body is too large")
                 case .badRequest: ServiceError(.invalidRequest, error.body ?? "the request is not valid")

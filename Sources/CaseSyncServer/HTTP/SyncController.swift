@@ -17,6 +17,12 @@ struct SyncController {
         syncLimiter = RateLimiter(perMinute: service.limits.syncRequestsPerMinute, now: now)
     }
 
+    /// Every endpoint's method: another method on one of these paths is answered
+    /// `405 method_not_allowed` with an `Allow` header.
+    static let methods = [
+        "/health": "GET", "/.well-known/casesync": "GET", "/auth/redeem": "POST", "/sync/push": "POST", "/sync/pull": "GET",
+    ]
+
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
         router.get("/health") { _, _ in try json(["status": "ok"]) }
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
