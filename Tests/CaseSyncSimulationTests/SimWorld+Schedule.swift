@@ -38,7 +38,8 @@ extension SimWorld {
                 let after = 1 + source.int(0..<3)
                 server.armCrash(afterMutations: after)
                 log("server will crash after \(after) mutation(s) of the next push")
-            case 91..<94: await roguePush()
+            case 91..<93: await roguePush()
+            case 93: await craftedPush()
             case 94..<97: try resolveConflict(device)
             case 97:
                 if let store = server.store, !server.isDown {

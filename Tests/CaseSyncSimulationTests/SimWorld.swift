@@ -47,6 +47,8 @@ struct RogueDevice {
     let credentials: RedeemResponse
     var nextMutationId: Int64 = 1
     var sent: [Mutation] = []
+    /// Hand-crafted pushes the server refused (each must be).
+    var craftedRefused = 0
 }
 
 /// One schedule: a server, five devices and a rogue, driven by one seed.

@@ -24,6 +24,7 @@ final class SimulationTally: Sendable {
             $0["findings", default: 0] += world.findings.count
             $0["conflict records held", default: 0] += conflicts
             $0["dead letters", default: 0] += deadLetters
+            $0["crafted pushes refused", default: 0] += world.rogue.craftedRefused
         }
     }
 
