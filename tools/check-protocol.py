@@ -14,6 +14,9 @@ import jsonschema
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from protocol_ids import created_id  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 spec, _ = read_from_filename(os.path.join(ROOT, "Protocol", "openapi.yaml"))
 validate(spec)
@@ -22,17 +25,6 @@ print("openapi.yaml: valid OpenAPI", spec["openapi"])
 
 def validator(schema):
     return jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
-
-
-def created_id(random, client_id):
-    """The id a device creates from a random UUID (PROTOCOL.md §2): version 8 and the device's tag."""
-    hash = 0xcbf29ce484222325
-    for byte in client_id.encode():
-        hash = ((hash ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    tag = format(hash & 0xFFFFFFFFFFFF, "012x")
-    digits = random.replace("-", "")
-    free = (digits[0:12] + digits[13:16] + digits[17:32])[-18:]
-    return f"{free[0:8]}-{free[8:12]}-8{free[12:15]}-{digits[16]}{free[15:18]}-{tag}"
 
 
 def operation(method, path):

@@ -17,7 +17,7 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
     /// How far ahead of the server's clock a mutation's clock reading may be, in milliseconds.
     public var maxClockSkewMillis: Int64
     /// The most bytes of records a citizen's cases may hold; a change that would pass it is
-    /// rejected with `storage_full`.
+    /// rejected with `storage_full`. 0: no limit.
     public var maxAccountBytes: Int64
     /// The most connections the server holds open at once, and from one address.
     public var maxConnections: Int

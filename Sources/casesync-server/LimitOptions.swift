@@ -8,7 +8,7 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Seconds a silent connection stays open, headers included (default 30).") var idleTimeout: Int?
     @Option(help: "Seconds a request's body may take to arrive (default 60).") var requestTimeout: Int?
     @Option(help: "Most record bytes in one pull page (default 4194304).") var maxPageBytes: Int?
-    @Option(help: "Most bytes a citizen's cases may hold (default 52428800).") var maxAccountBytes: Int64?
+    @Option(help: "Most bytes a citizen's cases may hold; 0 for no limit (default 52428800).") var maxAccountBytes: Int64?
     @Option(help: "Login-code attempts per address per minute; 0 for no limit (default 10).") var redeemPerMinute: Int?
     @Option(help: "Sync requests per device per minute; 0 for no limit (default 600).") var syncPerMinute: Int?
 
@@ -19,7 +19,7 @@ struct LimitOptions: ParsableArguments {
         ] {
             if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
         }
-        if let maxAccountBytes, maxAccountBytes < 1 { throw ValidationError("--max-account-bytes must be 1 or more") }
+        if let maxAccountBytes, maxAccountBytes < 0 { throw ValidationError("--max-account-bytes must be 0 (no limit) or more") }
         for (name, value) in [("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute)] {
             if let value, value < 0 { throw ValidationError("\(name) must be 0 (no limit) or more") }
         }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Ids a device creates")
 struct CreatedIdTests {
-    /// The same values `tools/check-protocol.py` computes, so the spec's tools and the library agree.
+    /// The same values `tools/protocol_ids.py` computes, so the spec's tools and the library agree.
     @Test(arguments: [
         ("5f0c1e2a-0000-4000-8000-00000000c001", "client-anna", "00000000-0000-800c-8001-07f4f335b89f"),
         ("0123abcd-ef45-4678-9abc-def012345678", "gpfkvv3o55aqqjc3", "678abcde-f012-8345-9678-510ed3945af2"),

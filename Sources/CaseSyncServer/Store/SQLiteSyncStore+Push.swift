@@ -81,7 +81,7 @@ extension SQLiteSyncStore {
 
         /// The rejection, if the mutation would pass the limit.
         func refusal(_ db: Database, stored: inout Int64?) throws -> MutationOutcome? {
-            guard let citizenId, growth > 0 else { return nil }
+            guard let citizenId, growth > 0, limit > 0 else { return nil }
             let current = try stored ?? RecordWriter.storedBytes(db, citizen: citizenId)
             stored = current
             guard current + growth > limit else { return nil }
