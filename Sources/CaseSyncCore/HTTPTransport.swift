@@ -63,6 +63,18 @@ public struct HTTPTransport: SyncTransport {
         }
     }
 
+    /// `GET /authorities`; nil when the register is still the one of `version` (`304`).
+    public func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
+        let headers = version.map { ["If-None-Match": "\"\($0)\""] } ?? [:]
+        let data = try await exchange("GET", "/authorities", query: [], token: nil, body: Optional<String>.none, headers: headers)
+        guard !data.isEmpty else { return nil }
+        do {
+            return try WireCoding.decode(AuthorityRegister.self, from: data)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
+    }
+
     private func send<Body: Encodable, Answer: Decodable>(
         _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?
     ) async throws(SyncTransportError) -> Answer {
@@ -74,9 +86,10 @@ public struct HTTPTransport: SyncTransport {
         }
     }
 
-    /// One request; the answer's body when it is a success, a transport error otherwise.
+    /// One request; the answer's body when it is a success (empty for `304 Not Modified`), a transport
+    /// error otherwise.
     private func exchange<Body: Encodable>(
-        _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?
+        _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?, headers: [String: String] = [:]
     ) async throws(SyncTransportError) -> Data {
         guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
             throw .invalidResponse("the server URL \(baseURL) cannot be used")
@@ -89,6 +102,7 @@ public struct HTTPTransport: SyncTransport {
         request.setValue(String(ProtocolVersion.current), forHTTPHeaderField: ProtocolVersion.headerName)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             if let writable = body as? any JSONWritable {
                 request.httpBody = Data(writable.jsonBytes)
@@ -109,6 +123,7 @@ public struct HTTPTransport: SyncTransport {
             throw .unreachable((error as? URLError).map { "\($0.code.rawValue == -1004 ? "connection refused" : $0.localizedDescription)" } ?? "\(error)")
         }
         guard let http = response as? HTTPURLResponse else { throw .invalidResponse("not an HTTP answer") }
+        if http.statusCode == 304, headers["If-None-Match"] != nil { return Data() }
         guard (200..<300).contains(http.statusCode) else {
             if let envelope = try? WireCoding.decode(ErrorEnvelope.self, from: data) {
                 throw .server(status: http.statusCode, error: envelope.error)

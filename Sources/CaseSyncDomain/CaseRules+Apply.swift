@@ -90,6 +90,9 @@ public enum CaseRules {
         guard !newCase.authorityId.isBlank, !newCase.authorityId.isLonger(than: 100) else {
             return .rejected(mutation, RuleViolation(.invalidValue, "authorityId must name the authority (at most 100 characters)"))
         }
+        if case .unknown(let suggestions) = context.authority {
+            return .rejected(mutation, RuleViolation.unknownAuthority(newCase.authorityId, suggestions: suggestions))
+        }
         if let violation = validateFields(newCase.fields, by: actor, status: .draft, context: context) {
             return .rejected(mutation, violation)
         }

@@ -56,6 +56,8 @@ public struct ApplyContext {
     public var messageExists: Bool
     /// Whether any record (not only a case) already has the id a `create` names.
     public var recordIdInUse: Bool = false
+    /// For a `create`: whether the register holds the authority it names.
+    public var authority: AuthorityStanding = .unchecked
     /// For a `deadline` change: the postponements and pauses the case's timeline holds so far.
     public var deadlineChanges = DecisionPeriodChanges()
     /// Makes ids for records the rules create (events, conflicts).
@@ -72,6 +74,15 @@ public struct ApplyContext {
         self.messageExists = messageExists
         self.makeId = makeId
     }
+}
+
+/// Whether an authority a new case names is in the register the caller holds.
+public enum AuthorityStanding: Sendable, Hashable {
+    /// No register was consulted (a device that has none yet).
+    case unchecked
+    case registered
+    /// Not in the register; the closest ones it holds, best first.
+    case unknown(suggestions: [Authority])
 }
 
 /// What applying one mutation does: its outcome and the records to write.

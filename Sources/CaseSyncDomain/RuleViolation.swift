@@ -13,3 +13,15 @@ public struct RuleViolation: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var description: String { "\(code): \(message)" }
 }
+
+extension RuleViolation {
+    /// A new case names an authority the register does not hold: the closest ones it does, so the
+    /// person can correct a slip before anything looks filed.
+    public static func unknownAuthority(_ id: String, suggestions: [Authority]) -> RuleViolation {
+        let hint =
+            suggestions.isEmpty
+            ? "; the register lists the authorities this server serves"
+            : "; did you mean " + suggestions.map { "\($0.name) (\($0.id))" }.joined(separator: " or ") + "?"
+        return RuleViolation(.unknownAuthority, "no authority \(id) is in the register\(hint)")
+    }
+}

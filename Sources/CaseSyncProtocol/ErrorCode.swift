@@ -52,6 +52,9 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let forbiddenForRole = ErrorCode("forbidden_for_role")
     public static let conflictNotFound = ErrorCode("conflict_not_found")
     public static let messageExists = ErrorCode("message_exists")
+    /// A new case names an authority the server's register does not hold; the message names the
+    /// closest ones.
+    public static let unknownAuthority = ErrorCode("unknown_authority")
     /// The citizen's cases hold `maxAccountBytes` already; the change would add more.
     public static let storageFull = ErrorCode("storage_full")
 

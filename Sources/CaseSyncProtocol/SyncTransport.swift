@@ -11,6 +11,8 @@ public protocol SyncTransport: Sendable {
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse
     /// `GET /sync/pull`, each record's JSON left undecoded (what a client stores).
     func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse
+    /// `GET /authorities`: the register, or nil when it is still the one of `version`.
+    func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister?
 }
 
 extension SyncTransport {

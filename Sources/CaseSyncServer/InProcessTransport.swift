@@ -39,6 +39,13 @@ public struct InProcessTransport: SyncTransport {
         }
     }
 
+    public func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
+        try await call {
+            let register = try await service.store.authorityRegister()
+            return register.version == version ? nil : register
+        }
+    }
+
     private func call<T>(_ body: () async throws -> T) async throws(SyncTransportError) -> T {
         do {
             return try await body()

@@ -21,7 +21,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
     public var status: HTTPResponse.Status {
         switch code {
         case .malformedJSON, .invalidRequest, .protocolVersionRequired, .unsupportedProtocolVersion, .invalidCursor,
-             .batchTooLarge, .clockAhead:
+             .batchTooLarge, .clockAhead, .unknownAuthority:
             .badRequest
         case .unauthorized, .invalidLoginCode: .unauthorized
         case .clientMismatch: .forbidden

@@ -12,7 +12,7 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-server",
         abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
-        subcommands: [Serve.self, Invite.self, Migrate.self, Compact.self],
+        subcommands: [Serve.self, Invite.self, Authorities.self, Migrate.self, Compact.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (env CASESYNC_HOST).") var host: String?
     @Option(help: "Port to listen on (env CASESYNC_PORT; default 8080).") var port: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "A register file (CSV) to import when the register is empty, e.g. authorities/starter.csv.")
+    var seedAuthorities: String?
     @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
 
     func validate() throws {
@@ -53,6 +55,9 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, limits: limits, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        if let seedAuthorities {
+            try await Authorities.Import.seed(from: seedAuthorities, dataDirectory: storage.resolvedDataDirectory, logger: logger)
+        }
         let app = try await exitOnServiceError { try buildApplication(configuration) }
         logger.info("data directory \(configuration.dataDirectory)")
         do {
@@ -71,7 +76,7 @@ struct Invite: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
     @Option(help: "citizen or officer.") var role: String?
-    @Option(help: "The authority an officer works for (e.g. gemeente-utrecht).") var authority: String?
+    @Option(help: "The authority an officer works for: its id in the register (e.g. gm0344).") var authority: String?
     @Option(help: "The person's name, as others will see it on messages.") var name: String?
     @Option(help: "Make a code for another device of this existing account id instead.") var account: String?
     @Option(help: "Days the code stays valid.") var days: Int = 7

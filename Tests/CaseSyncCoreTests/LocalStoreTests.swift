@@ -30,7 +30,7 @@ struct LocalStoreTests {
 
     static func serverCase(status: CaseStatus, version: Int64 = 2, seq: Int64 = 1) -> SyncChange {
         let record = CaseRecord(
-            id: "case-1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: status,
+            id: "case-1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: status,
             fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) }), clocks: [:],
             createdAt: Timestamp(millisecondsSince1970: 0), updatedAt: Timestamp(millisecondsSince1970: 0))
         return SyncChange(seq: seq, type: .case, id: "case-1", caseId: "case-1", version: version, deleted: false, data: .case(record))
@@ -49,7 +49,7 @@ struct LocalStoreTests {
         let path = directory.appendingPathComponent("casesync.sqlite").path
         let transport = ScriptedTransport()
         let first = try await Self.loggedIn(transport, database: try LocalDatabase(path: path))
-        let caseId = try first.createObjection(authorityId: "utrecht", fields: Self.fields, submit: true)
+        let caseId = try first.createObjection(authorityId: "gm0344", fields: Self.fields, submit: true)
         try first.sendMessage(caseId: caseId, body: "Note to self")
 
         let reopened = CaseSyncClient(database: try LocalDatabase(path: path), environment: Self.environment())
@@ -88,7 +88,7 @@ struct LocalStoreTests {
             ], lastMutationId: 3))
         ])
         let client = try await Self.loggedIn(transport)
-        let caseId = try client.createObjection(authorityId: "utrecht", fields: Self.fields, submit: true)
+        let caseId = try client.createObjection(authorityId: "gm0344", fields: Self.fields, submit: true)
         try client.edit(caseId: caseId, set: [.contactEmail: "anna@example.org"])
         let report = try await client.sync(transport: transport)
         #expect(report.applied == 2 && report.rejected == 1)
@@ -106,7 +106,7 @@ struct LocalStoreTests {
         let transport = ScriptedTransport(push: [.failure(.unreachable("reset")), .failure(.unreachable("reset"))])
         let client = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: environment)
         try await client.login(serverURL: "http://test", code: "C", deviceName: nil, transport: transport)
-        try client.createObjection(authorityId: "utrecht", fields: Self.fields, submit: false)
+        try client.createObjection(authorityId: "gm0344", fields: Self.fields, submit: false)
         let report = try await client.sync(transport: transport)
         #expect(report.applied == 1)
         #expect(waits.withLock { $0 } == [.milliseconds(250), .milliseconds(500)])
@@ -118,7 +118,7 @@ struct LocalStoreTests {
     @Test func aServerRefusalIsNotRetried() async throws {
         let transport = ScriptedTransport(push: [.failure(.server(status: 409, error: .init(code: .mutationGap, message: "gap")))])
         let client = try await Self.loggedIn(transport)
-        try client.createObjection(authorityId: "utrecht", fields: Self.fields, submit: false)
+        try client.createObjection(authorityId: "gm0344", fields: Self.fields, submit: false)
         await #expect { try await client.sync(transport: transport) } throws: { error in
             (error as? ClientError)?.ruleCode == .mutationGap
         }
@@ -176,7 +176,7 @@ struct DependentRejectionTests {
             ], lastMutationId: 3))
         ])
         let client = try await LocalStoreTests.loggedIn(transport)
-        let caseId = try client.createObjection(authorityId: "utrecht", fields: LocalStoreTests.fields, submit: true)
+        let caseId = try client.createObjection(authorityId: "gm0344", fields: LocalStoreTests.fields, submit: true)
         try client.sendMessage(caseId: caseId, body: "Hello")
         let report = try await client.sync(transport: transport)
         #expect(report.rejected == 3)

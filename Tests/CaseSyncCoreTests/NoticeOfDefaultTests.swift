@@ -6,7 +6,7 @@ import Testing
 @Suite("Notice of default")
 struct NoticeOfDefaultTests {
     static let record = CaseRecord(
-        id: "c1", kind: .objection, authorityId: "gemeente-utrecht", citizenId: "anna", status: .inReview,
+        id: "c1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: .inReview,
         fields: ["title": "Parking fine", "grounds": "Valid permit", "decisionReference": "PT-2026-0042", "decisionDate": "2026-03-02"],
         clocks: [:], createdAt: Timestamp(iso8601: "2026-03-10T09:00:00Z")!, updatedAt: Timestamp(iso8601: "2026-03-10T09:00:00Z")!)
     static let submitted = TimelineEvent(

@@ -39,6 +39,17 @@ final class ScriptedTransport: SyncTransport, Sendable {
         return try answer.get()
     }
 
+    /// The register a test's server keeps: Utrecht and Zwolle.
+    static let register = AuthorityRegister(version: "r1", authorities: [
+        Authority(id: "gm0344", name: "Gemeente Utrecht", postalAddress: ["Postbus 16200", "3500 CE Utrecht"],
+                  taxOfficial: "De heffingsambtenaar van de gemeente Utrecht"),
+        Authority(id: "gm0193", name: "Gemeente Zwolle", postalAddress: ["Postbus 10007", "8000 GA Zwolle"]),
+    ])
+
+    func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
+        version == Self.register.version ? nil : Self.register
+    }
+
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
         log.withLock { $0.pulls.append(cursor) }
         let answer = pullAnswers.withLock { $0.isEmpty ? nil : $0.removeFirst() }

@@ -6,8 +6,8 @@ import Testing
 struct CaseRulesTests {
     static let citizen = MutationActor(accountId: "anna", role: .citizen, authorityId: nil, displayName: "A", clientId: "c1")
     static let otherCitizen = MutationActor(accountId: "bert", role: .citizen, authorityId: nil, displayName: "B", clientId: "c2")
-    static let officer = MutationActor(accountId: "olga", role: .officer, authorityId: "utrecht", displayName: "O", clientId: "o1")
-    static let foreignOfficer = MutationActor(accountId: "otto", role: .officer, authorityId: "zwolle", displayName: "Z", clientId: "o2")
+    static let officer = MutationActor(accountId: "olga", role: .officer, authorityId: "gm0344", displayName: "O", clientId: "o1")
+    static let foreignOfficer = MutationActor(accountId: "otto", role: .officer, authorityId: "gm0193", displayName: "Z", clientId: "o2")
     static let now = Timestamp(millisecondsSince1970: 1_772_443_800_000)
     static let fields = ["title": "Fine", "grounds": "Permit was valid", "decisionReference": "PT-1", "decisionDate": "2026-03-02"]
 
@@ -26,14 +26,14 @@ struct CaseRulesTests {
     static func existing(status: CaseStatus, fields: [String: String] = fields) -> VersionedCase {
         VersionedCase(
             record: CaseRecord(
-                id: "case-1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: status, fields: fields,
+                id: "case-1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: status, fields: fields,
                 clocks: [:], createdAt: now, updatedAt: now),
             version: 3)
     }
 
     @Test func aCitizenFilesADraftWithACreatedEvent() {
         let effect = CaseRules.apply(
-            Self.mutation(.create(NewCase(kind: .objection, authorityId: "utrecht", fields: Self.fields))), by: Self.citizen,
+            Self.mutation(.create(NewCase(kind: .objection, authorityId: "gm0344", fields: Self.fields))), by: Self.citizen,
             to: nil, context: Self.context())
         #expect(effect.outcome.status == .applied)
         #expect(effect.updatedCase?.record.status == .draft)
@@ -50,14 +50,14 @@ struct CaseRulesTests {
     ])
     func aNewCaseIsValidated(fields: [String: String], code: ErrorCode) {
         let effect = CaseRules.apply(
-            Self.mutation(.create(NewCase(kind: .objection, authorityId: "utrecht", fields: fields))), by: Self.citizen,
+            Self.mutation(.create(NewCase(kind: .objection, authorityId: "gm0344", fields: fields))), by: Self.citizen,
             to: nil, context: Self.context())
         #expect(effect.outcome.code == code)
         #expect(effect.updatedCase == nil)
     }
 
     @Test func officersDoNotFileCasesAndIdsAreNotReused() {
-        let create = Self.mutation(.create(NewCase(kind: .objection, authorityId: "utrecht", fields: Self.fields)))
+        let create = Self.mutation(.create(NewCase(kind: .objection, authorityId: "gm0344", fields: Self.fields)))
         #expect(CaseRules.apply(create, by: Self.officer, to: nil, context: Self.context()).outcome.code == .forbiddenForRole)
         #expect(
             CaseRules.apply(create, by: Self.citizen, to: Self.existing(status: .draft), context: Self.context()).outcome.code

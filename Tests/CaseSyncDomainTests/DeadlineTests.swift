@@ -197,7 +197,7 @@ struct DeadlineTests {
 
     func record(status: CaseStatus, fields: [String: String] = [:]) -> CaseRecord {
         CaseRecord(
-            id: "c1", kind: .objection, authorityId: "gemeente-utrecht", citizenId: "anna", status: status,
+            id: "c1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: status,
             fields: ["title": "Parking fine", "grounds": "Valid permit", "decisionReference": "PT-1", "decisionDate": "2026-03-02"]
                 .merging(fields) { $1 },
             clocks: [:], createdAt: Timestamp(iso8601: "2026-03-10T09:00:00Z")!, updatedAt: Timestamp(iso8601: "2026-03-10T09:00:00Z")!)

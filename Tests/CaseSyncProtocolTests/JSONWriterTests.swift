@@ -19,7 +19,7 @@ struct JSONWriterTests {
 
     @Test func records() throws {
         try check(CaseRecord(
-            id: "c1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: .inReview,
+            id: "c1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: .inReview,
             fields: ["grounds": Self.tricky, "title": "T", "zeta": "", "alpha": "1"], clocks: ["grounds": Self.clock],
             createdAt: Self.now, updatedAt: Self.now))
         try check(TimelineEvent(id: "e", caseId: "c1", type: .statusChanged, at: Self.now, actorRole: .officer, status: .received, note: Self.tricky))
@@ -71,7 +71,7 @@ struct JSONWriterTests {
             let text = clock.description
             #expect(HLCTimestamp(text) == clock)
             try check(CaseRecord(
-                id: "c1", kind: .objection, authorityId: "utrecht", citizenId: "anna", status: .draft, fields: ["title": "T"],
+                id: "c1", kind: .objection, authorityId: "gm0344", citizenId: "anna", status: .draft, fields: ["title": "T"],
                 clocks: ["title": clock], createdAt: Self.now, updatedAt: Self.now))
         }
         #expect(HLCTimestamp(millis: 42, counter: 0xbe, node: "n").description == "0000000000042-00be-n")

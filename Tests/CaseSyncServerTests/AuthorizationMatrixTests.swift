@@ -37,8 +37,8 @@ struct AuthorizationMatrixTests {
             let anna = try await server.device(.citizen, name: "Anna")
             let annaLaptop = try await server.device(of: anna.account.id)
             let bert = try await server.device(.citizen, name: "Bert")
-            let olga = try await server.device(.officer, name: "Olga", authority: "utrecht")
-            let zeno = try await server.device(.officer, name: "Zeno", authority: "zwolle")
+            let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
+            let zeno = try await server.device(.officer, name: "Zeno", authority: "gm0193")
             let cases: [Target: String] = [.draft: testId("draft", by: anna.clientId), .submitted: testId("filed", by: anna.clientId)]
             _ = try await http.push(
                 PushRequest(stamping: anna.clientId, mutations: [

@@ -13,8 +13,8 @@ struct CompactionTests {
         let anna = try #require(try phone.account()).account.id
         let laptop = try await server.client(.citizen, name: "Anna", account: anna, transport: transport)
         let fields: [CaseField: String] = [.title: "T", .grounds: "G", .decisionReference: "R", .decisionDate: "2026-03-02"]
-        let keep = try phone.createObjection(authorityId: "utrecht", fields: fields, submit: true)
-        let drop = try phone.createObjection(authorityId: "utrecht", fields: fields, submit: false)
+        let keep = try phone.createObjection(authorityId: "gm0344", fields: fields, submit: true)
+        let drop = try phone.createObjection(authorityId: "gm0344", fields: fields, submit: false)
         try await phone.sync(transport: transport)
         try await laptop.sync(transport: transport)
         #expect(Set(try laptop.cases().map(\.id)) == [keep, drop])

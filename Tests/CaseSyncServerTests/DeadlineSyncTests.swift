@@ -12,9 +12,9 @@ struct DeadlineSyncTests {
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.client(.citizen, name: "Anna", transport: http)
-            let officer = try await server.client(.officer, name: "Olga", authority: "utrecht", transport: http)
+            let officer = try await server.client(.officer, name: "Olga", authority: "gm0344", transport: http)
             let caseId = try anna.createObjection(
-                authorityId: "utrecht",
+                authorityId: "gm0344",
                 fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-2026-1",
                          .decisionDate: "2026-03-02"],
                 submit: true)

@@ -15,10 +15,10 @@ struct EndToEndTests {
             let phone = try await server.client(.citizen, name: "Anna", transport: http)
             let annaId = try #require(try phone.account()).account.id
             let laptop = try await server.client(.citizen, name: "Anna", account: annaId, transport: http)
-            let officer = try await server.client(.officer, name: "Olga", authority: "utrecht", transport: http)
+            let officer = try await server.client(.officer, name: "Olga", authority: "gm0344", transport: http)
 
             let caseId = try phone.createObjection(
-                authorityId: "utrecht",
+                authorityId: "gm0344",
                 fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-2026-1",
                          .decisionDate: "2026-03-02"],
                 submit: true)
@@ -80,7 +80,7 @@ struct EndToEndTests {
             let anna = try await server.client(.citizen, name: "Anna", transport: http)
             let bert = try await server.client(.citizen, name: "Bert", transport: http)
             let caseId = try anna.createObjection(
-                authorityId: "utrecht",
+                authorityId: "gm0344",
                 fields: [.title: "Fine", .grounds: "Private grounds", .decisionReference: "R", .decisionDate: "2026-03-02"],
                 submit: true)
             try await anna.sync(transport: http)
@@ -119,7 +119,7 @@ struct EndToEndTests {
         }
         // The server is gone now. Filing, editing and reading still work.
         let caseId = try client.createObjection(
-            authorityId: "utrecht",
+            authorityId: "gm0344",
             fields: [.title: "Fine", .grounds: "Offline grounds", .decisionReference: "R", .decisionDate: "2026-03-02"],
             submit: true)
         try client.edit(caseId: caseId, set: [.contactPhone: "+31 6 1234 5678"])

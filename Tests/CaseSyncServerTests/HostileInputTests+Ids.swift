@@ -19,7 +19,7 @@ extension HostileInputTests {
             let bert = try await scene.server.device(.citizen, name: "Bert")
             let bertCase = testId("bert-case", by: bert.clientId)
             let filed = try await scene.push(
-                PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: bertCase, authority: "zwolle"), .submit(2, caseId: bertCase)]).jsonBytes, token: bert.token)
+                PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: bertCase, authority: "gm0193"), .submit(2, caseId: bertCase)]).jsonBytes, token: bert.token)
             #expect(filed.status == 200)
 
             let probes = [

@@ -71,7 +71,7 @@ struct HostileInputTests {
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")
-            let officer = try await server.client(.officer, name: "Olga", authority: "utrecht", transport: http)
+            let officer = try await server.client(.officer, name: "Olga", authority: "gm0344", transport: http)
             let scene = Scene(server: server, url: url, anna: anna, officer: officer, http: http)
             let push = PushRequest(
                 stamping: anna.clientId, mutations: [.create(1, caseId: scene.caseId), .submit(2, caseId: scene.caseId)])
@@ -156,7 +156,7 @@ struct HostileInputTests {
             let phone = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: ahead.client)
             try await phone.login(serverURL: url.absoluteString, code: invitation.code, deviceName: "phone", transport: http)
             let caseId = try phone.createObjection(
-                authorityId: "utrecht",
+                authorityId: "gm0344",
                 fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
                 submit: true)
             try phone.edit(caseId: caseId, set: [.contactEmail: "anna@example.org"])
@@ -183,7 +183,7 @@ struct HostileInputTests {
         let phone = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: environment)
         try await phone.login(serverURL: "http://test", code: invitation.code, deviceName: "phone", transport: transport)
         let caseId = try phone.createObjection(
-            authorityId: "utrecht",
+            authorityId: "gm0344",
             fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
             submit: false)
         // The push is applied but every answer is lost: the filing stays in the outbox, applied on the server.
@@ -207,7 +207,7 @@ struct HostileInputTests {
         ("a leading zero", "{\"clientId\":\"CLIENT\",\"mutations\":[],\"x\":01}", .malformedJSON),
         ("an empty caseId", #"{"clientId":"CLIENT","mutations":[{"mutationId":3,"caseId":"","hlc":"1772442000001-0000-CLIENT","op":"delete"}]}"#, .invalidRequest),
         ("an upper-case caseId", #"{"clientId":"CLIENT","mutations":[{"mutationId":3,"caseId":"5F0C1E2A-0000-4000-8000-00000000C001","hlc":"1772442000001-0000-CLIENT","op":"delete"}]}"#, .invalidRequest),
-        ("a field name that is not one", #"{"clientId":"CLIENT","mutations":[{"mutationId":3,"caseId":"61000000-0000-0000-0000-000000000000","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"utrecht","fields":{"a\"b":"x"}}}]}"#, .invalidRequest),
+        ("a field name that is not one", #"{"clientId":"CLIENT","mutations":[{"mutationId":3,"caseId":"61000000-0000-0000-0000-000000000000","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"gm0344","fields":{"a\"b":"x"}}}]}"#, .invalidRequest),
     ])
     func lenientInputIsRefused(label: String, body: String, code: ErrorCode) async throws {
         try await withScene { scene in
@@ -231,7 +231,7 @@ struct HostileInputTests {
             // A field name that is not one is named in the error as <key>, never echoed.
             let name = String(repeating: "Anna de Vries ", count: 10_000)
             let (nameStatus, nameAnswer) = try await scene.push(
-                mutation: #"{"mutationId":3,"caseId":"\#(testId("b", by: scene.anna.clientId))","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"utrecht","fields":{"\#(name)":"x"}}}"#)
+                mutation: #"{"mutationId":3,"caseId":"\#(testId("b", by: scene.anna.clientId))","hlc":"1772442000001-0000-CLIENT","op":"create","case":{"kind":"objection","authorityId":"gm0344","fields":{"\#(name)":"x"}}}"#)
             #expect(nameStatus == 400 && Self.errorCode(nameAnswer) == .invalidRequest)
             let message = try WireCoding.decode(ErrorEnvelope.self, from: nameAnswer).error.message
             #expect(message.hasPrefix("mutations[0].case.fields.<key> ") && !message.contains("Anna"), "\(message.prefix(200))")
@@ -298,6 +298,9 @@ final class AnswerDropping: SyncTransport {
     init(_ base: InProcessTransport) { self.base = base }
 
     func discover() async throws(SyncTransportError) -> DiscoveryResponse { try await base.discover() }
+    func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
+        try await base.authorities(ifNoneMatch: version)
+    }
     func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse { try await base.redeem(request) }
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
         try await base.pull(cursor: cursor, limit: limit, token: token)

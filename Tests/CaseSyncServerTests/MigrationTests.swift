@@ -24,7 +24,7 @@ struct MigrationTests {
         let device = try await reopened.redeem(RedeemRequest(code: invitation.code, deviceName: nil))
         #expect(device.account.displayName == "Anna")
         let queue = try DatabaseQueue(path: configuration.databasePath)
-        let tables = ["accounts", "login_codes", "devices", "mutation_outcomes", "records", "scope_digests", "server_state", "scope_horizons"]
+        let tables = ["accounts", "login_codes", "devices", "mutation_outcomes", "records", "scope_digests", "server_state", "scope_horizons", "authorities"]
         let (mode, applied, existing, tokenHashes, codeHashes) = try await queue.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
              try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
@@ -33,7 +33,7 @@ struct MigrationTests {
              try String.fetchAll(db, sql: "SELECT code_hash FROM login_codes"))
         }
         #expect(mode == "wal")
-        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold"])
+        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold", "v5: the register of authorities"])
         #expect(existing == tables)
         // Only hashes of codes and tokens are stored.
         #expect(tokenHashes.count == 1 && tokenHashes[0].count == 64 && tokenHashes[0] != device.token)

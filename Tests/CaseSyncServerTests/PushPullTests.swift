@@ -100,8 +100,8 @@ struct PushPullTests {
         let server = try TestServer()
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
-        let olga = try await server.device(.officer, name: "Olga", authority: "utrecht")
-        let zeno = try await server.device(.officer, name: "Zeno", authority: "zwolle")
+        let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
+        let zeno = try await server.device(.officer, name: "Zeno", authority: "gm0193")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         // A draft is the citizen's alone.
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: olga.token).changes.isEmpty)

@@ -59,6 +59,13 @@ final class Determinism: Sendable {
     }
 }
 
+/// The register the README and the tests use (`authorities/starter.csv`).
+let starterAuthorities: [Authority] = {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("authorities/starter.csv")
+    return try! AuthorityCSV.parse(String(contentsOf: file, encoding: .utf8))
+}()
+
 var quietLogger: Logger {
     var logger = Logger(label: "casesync-test")
     logger.logLevel = .critical
@@ -75,6 +82,7 @@ struct TestServer {
         self.determinism = determinism
         store = try SQLiteSyncStore(writer: DatabaseQueue(), environment: determinism.server, limits: limits, logger: quietLogger)
         service = SyncService(store: store, limits: limits)
+        try store.seedAuthorities(starterAuthorities)
     }
 
     var transport: InProcessTransport { InProcessTransport(service: service) }
@@ -128,7 +136,7 @@ struct TestServer {
 }
 
 extension Mutation {
-    static func create(_ id: Int64, caseId: String, authority: String = "utrecht", grounds: String = "My permit was valid") -> Mutation {
+    static func create(_ id: Int64, caseId: String, authority: String = "gm0344", grounds: String = "My permit was valid") -> Mutation {
         Mutation(
             mutationId: id, caseId: caseId, baseVersion: nil, hlc: HLCTimestamp(millis: 1_000 + id, counter: 0, node: "t"),
             operation: .create(

@@ -100,6 +100,10 @@ final class FaultyTransport: SyncTransport {
         return try deliver(try await transport.push(request, token: token))
     }
 
+    func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
+        try deliver(try await gate().authorities(ifNoneMatch: version))
+    }
+
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
         await deliverDelayed()
         return try deliver(try await gate().pull(cursor: cursor, limit: limit, token: token))

@@ -25,7 +25,7 @@ extension SimWorld {
             ("a node that closes the clocks object", Array(mutation(caseId, reading(now, #"x\"},\"status\":\"decided"#), edit).utf8)),
             ("someone else's case id for a new case", Array(mutation(
                 caseId, reading(now, client),
-                #""op":"create","case":{"kind":"objection","authorityId":"gemeente-utrecht","fields":{"title":"Mine now"}}"#).utf8)),
+                #""op":"create","case":{"kind":"objection","authorityId":"gm0344","fields":{"title":"Mine now"}}"#).utf8)),
             ("mutation ids at the 64-bit edge", Array(
                 #"{"clientId":"\#(client)","mutations":[{"mutationId":9223372036854775807,"caseId":"\#(caseId)","hlc":"\#(reading(now, client))","op":"delete"},{"mutationId":9223372036854775807,"caseId":"\#(caseId)","hlc":"\#(reading(now, client))","op":"delete"}]}"#.utf8)),
             ("nesting 5,000 deep", Array((#"{"clientId":"\#(client)","x":"# + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + #","mutations":[]}"#).utf8)),

@@ -74,7 +74,7 @@ extension SimWorld {
         if device.role == .citizen {
             switch target == nil ? 0 : source.int(0..<12) {
             case 0, 1:
-                let authority = source.chance(0.7) ? "utrecht" : "zwolle"
+                let authority = source.chance(0.7) ? "gm0344" : "gm0193"
                 let submit = source.chance(0.7)
                 try attempt(device, "files a case for \(authority)\(submit ? "" : " as a draft")") {
                     try device.client.createObjection(

@@ -72,17 +72,21 @@ final class SimWorld {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         server = try SimServer(path: directory.appendingPathComponent("server.sqlite").path, source: source)
         let store = try requireStore(server)
+        try await store.addAuthorities([
+            Authority(id: "gm0344", name: "Gemeente Utrecht", postalAddress: ["Postbus 16200", "3500 CE Utrecht"]),
+            Authority(id: "gm0193", name: "Gemeente Zwolle", postalAddress: ["Postbus 10007", "8000 GA Zwolle"]),
+        ])
         // Two devices of one citizen, a second citizen, and officers of two authorities.
         let anna = try await store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
         let annaLaptop = try await store.inviteDevice(accountId: anna.accountId, validFor: 7)
         let bert = try await store.invite(role: .citizen, authorityId: nil, displayName: "Bert", validFor: 7)
-        let olga = try await store.invite(role: .officer, authorityId: "utrecht", displayName: "Olga", validFor: 7)
-        let zeno = try await store.invite(role: .officer, authorityId: "zwolle", displayName: "Zeno", validFor: 7)
+        let olga = try await store.invite(role: .officer, authorityId: "gm0344", displayName: "Olga", validFor: 7)
+        let zeno = try await store.invite(role: .officer, authorityId: "gm0193", displayName: "Zeno", validFor: 7)
         let rogueCode = try await store.inviteDevice(accountId: bert.accountId, validFor: 7)
         rogue = RogueDevice(credentials: try await store.redeem(RedeemRequest(code: rogueCode.code, deviceName: "rogue")))
         for (name, role, authority, code) in [
             ("anna-phone", ActorRole.citizen, String?.none, anna.code), ("anna-laptop", .citizen, nil, annaLaptop.code),
-            ("bert", .citizen, nil, bert.code), ("olga", .officer, "utrecht", olga.code), ("zeno", .officer, "zwolle", zeno.code),
+            ("bert", .citizen, nil, bert.code), ("olga", .officer, "gm0344", olga.code), ("zeno", .officer, "gm0193", zeno.code),
         ] {
             let device = try SimDevice(
                 name: name, role: role, authority: authority, path: directory.appendingPathComponent("\(name).sqlite").path,

@@ -145,7 +145,7 @@ struct Push: AsyncParsableCommand {
 struct Seed: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option var cases = 100_000
-    @Option var authority = "gemeente-utrecht"
+    @Option var authority = "gm0344"
 
     func run() async throws {
         let (transport, device) = try await server.login()

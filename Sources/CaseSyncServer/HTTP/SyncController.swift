@@ -20,13 +20,24 @@ struct SyncController {
     /// Every endpoint's method: another method on one of these paths is answered
     /// `405 method_not_allowed` with an `Allow` header.
     static let methods = [
-        "/health": "GET", "/.well-known/casesync": "GET", "/auth/redeem": "POST", "/sync/push": "POST", "/sync/pull": "GET",
+        "/health": "GET", "/.well-known/casesync": "GET", "/authorities": "GET", "/auth/redeem": "POST", "/sync/push": "POST",
+        "/sync/pull": "GET",
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
         router.get("/health") { _, _ in try json(["status": "ok"]) }
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
         let versioned = router.group().add(middleware: ProtocolVersionMiddleware())
+        // Public and cacheable: the register is the same for everyone, and a device that holds its
+        // version gets 304.
+        versioned.get("/authorities") { request, _ in
+            let register = try await service.store.authorityRegister()
+            let tag = "\"\(register.version)\""
+            var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=300"]
+            if request.headers[.ifNoneMatch] == tag { return Response(status: .notModified, headers: headers) }
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try WireCoding.encoder().encode(register))))
+        }
         versioned.post("/auth/redeem") { request, context in
             if let wait = redeemLimiter.take(context.remoteAddress ?? "") {
                 throw RateLimiter.refusal(wait, "login attempts from this address")

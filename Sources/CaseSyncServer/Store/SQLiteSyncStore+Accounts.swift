@@ -1,3 +1,4 @@
+import CaseSyncDomain
 import CaseSyncProtocol
 import GRDB
 
@@ -15,6 +16,9 @@ extension SQLiteSyncStore {
         let accountId = environment.makeId()
         let now = environment.now()
         return try await writer.write { db in
+            if role == .officer, let authorityId, case .unknown(let suggestions) = try Self.standing(db, authorityId: authorityId) {
+                throw ServiceError(.unknownAuthority, RuleViolation.unknownAuthority(authorityId, suggestions: suggestions).message)
+            }
             try db.execute(
                 sql: "INSERT INTO accounts (id, role, authority_id, display_name, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [accountId, role.rawValue, role == .officer ? authorityId : nil, name, now.millisecondsSince1970])

@@ -151,8 +151,9 @@ extension SQLiteSyncStore {
             }
         case .addMessage(let id, _):
             context.messageExists = try recordExists(db, id: id)
-        case .create:
+        case .create(let newCase):
             context.recordIdInUse = try current == nil && recordExists(db, id: mutation.caseId)
+            context.authority = try Self.standing(db, authorityId: newCase.authorityId)
         case .deadline:
             let bodies = try Data.fetchAll(
                 db, sql: "SELECT body FROM records WHERE case_id = ? AND type = 'event' AND deleted = 0", arguments: [mutation.caseId])

@@ -97,6 +97,19 @@ enum ServerSchema {
                     WHERE scope LIKE 'c:%';
                     """)
         }
+        migrator.registerMigration("v5: the register of authorities") { db in
+            try db.execute(
+                sql: """
+                    -- The authorities this server serves: where objections go. postal_address holds the
+                    -- address lines separated by newlines.
+                    CREATE TABLE authorities (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        postal_address TEXT NOT NULL,
+                        tax_official TEXT
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

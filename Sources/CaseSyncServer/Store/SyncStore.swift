@@ -33,4 +33,6 @@ public protocol SyncStore: Sendable {
     func push(_ request: PushRequest, session: Session) async throws -> PushResponse
     /// The changes in the session's scope after `cursor`, at most `limit`.
     func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse
+    /// The register of authorities this server serves.
+    func authorityRegister() async throws -> AuthorityRegister
 }
