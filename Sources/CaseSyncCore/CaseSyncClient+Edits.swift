@@ -6,11 +6,14 @@ import GRDB
 /// Edits: each is checked against the rules on the case as this device shows it, then shown at once
 /// and queued in the outbox. None needs a network.
 extension CaseSyncClient {
-    /// Files a new objection; with `submit`, also submits it. Returns the case id.
+    /// Files a new objection with the authority `authorityId` names (its id, or an unambiguous part
+    /// of its name, in the register this device holds); with `submit`, also submits it. Returns the
+    /// case id. An authority the register does not hold is refused here, offline, with the closest names.
     @discardableResult
     public func createObjection(authorityId: String, fields: [CaseField: String], submit: Bool) throws -> String {
+        let authority = try resolveAuthority(authorityId)
         let newCase = NewCase(
-            kind: .objection, authorityId: authorityId,
+            kind: .objection, authorityId: authority.id,
             fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) }))
         return try database.writer.write { db in
             let caseId = try createdId(db)
@@ -107,6 +110,9 @@ extension CaseSyncClient {
         if case .resolveConflict(let id, _) = operation {
             context.conflict = try LocalDatabase.conflictsById(db, caseId: caseId)[id]
             context.conflictRaisedBy = actor.role
+        }
+        if case .create(let newCase) = operation {
+            context.authority = try Self.standing(db, authorityId: newCase.authorityId)
         }
         if isDeadlineChange {
             context.deadlineChanges = DecisionPeriodChanges(events: rebased.events + rebased.result.events)

@@ -47,10 +47,13 @@ extension CaseSyncClient {
             let messages = try LocalDatabase.records(db, type: .message, caseId: caseId, as: CaseMessage.self)
             let conflicts = try LocalDatabase.records(db, type: .conflict, caseId: caseId, as: ConflictRecord.self)
                 .filter { $0.resolution == nil }
+            let register = try Self.authorityRegister(db)
+            let authority = register?.authorities.first { $0.id == visible.record.authorityId }
             return CaseDetail(
                 local: LocalCase(record: visible.record, serverVersion: rebased.server?.version, pendingCount: rebased.pending.count),
                 events: events, messages: messages + rebased.result.messages, pending: rebased.pending,
-                conflicts: conflicts, deadLetters: try LocalDatabase.deadLetters(db, caseId: caseId))
+                conflicts: conflicts, deadLetters: try LocalDatabase.deadLetters(db, caseId: caseId),
+                authority: authority, authorityUnregistered: register != nil && authority == nil)
         }
     }
 

@@ -16,6 +16,7 @@ extension CaseSyncClient {
         do {
             try await pushAll(transport: transport, report: &report)
             try await pullAll(transport: transport, report: &report)
+            try await refreshAuthorities(transport: transport, force: false)
         } catch {
             let message = (error as? ClientError)?.message ?? "\(error)"
             try? await database.writer.write { db in

@@ -69,6 +69,12 @@ public struct CaseSyncClient: Sendable {
                 ])
         }
         guard let account = try account() else { throw ClientError(.notLoggedIn, "login was not stored") }
+        // The register, so that filing can be checked offline; a failure here is mended by a later sync.
+        do {
+            try await refreshAuthorities(transport: transport)
+        } catch {
+            logger.notice("the register of authorities could not be fetched at login; the next sync fetches it")
+        }
         return account
     }
 

@@ -96,6 +96,17 @@ public struct LocalDatabase: Sendable {
         migrator.registerMigration("v3: the correction of this device's clock by the server's") { db in
             try db.execute(sql: "ALTER TABLE account ADD COLUMN clock_offset_ms INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v4: the server's register of authorities, for use offline") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE authority_register (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        version TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        fetched_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

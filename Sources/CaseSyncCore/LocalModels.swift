@@ -50,6 +50,12 @@ public struct CaseDetail: Sendable, Hashable, Codable {
     public var pending: [PendingMutation]
     public var conflicts: [ConflictRecord]
     public var deadLetters: [DeadLetter]
+    /// The case's authority as the register this device holds has it; nil when the device holds no
+    /// register or the authority has left it (see `authorityUnregistered`).
+    public var authority: Authority?
+    /// The register this device holds no longer has the case's authority: the case is flagged, never
+    /// silently orphaned.
+    public var authorityUnregistered: Bool
 }
 
 /// The state of this device's sync, for `status`.

@@ -37,7 +37,7 @@ struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Object to a decision of an authority (bezwaar). Works offline; sync sends it.")
         @OptionGroup var home: HomeOptions
-        @Option(help: "The authority that took the decision, e.g. gemeente-utrecht.") var authority: String
+        @Option(help: "The authority that took the decision: its id or name in the register, e.g. gm0344 or Utrecht (see: casesync authorities).") var authority: String
         @Option(help: "The reference of the contested decision, as printed on it.") var reference: String
         @Option(help: "The date of the contested decision, YYYY-MM-DD.") var decisionDate: String
         @Option(help: "A short title for your case.") var title: String

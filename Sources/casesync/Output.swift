@@ -27,7 +27,13 @@ func render(_ detail: CaseDetail) -> String {
     lines.append("Case \(record.id)")
     lines.append("  \(record.kind.rawValue) · status \(record.status.rawValue) · \(sync)")
     lines.append("Title:              \(field(.title) ?? "")")
-    lines.append("Authority:          \(record.authorityId)")
+    if let authority = detail.authority {
+        lines.append("Authority:          \(authority.name) (\(authority.id)), \(authority.postalAddress.joined(separator: ", "))")
+    } else if detail.authorityUnregistered {
+        lines.append("Authority:          \(record.authorityId) — NOT IN THE SERVER'S REGISTER any more: no officer may see this case; contact the authority")
+    } else {
+        lines.append("Authority:          \(record.authorityId)")
+    }
     lines.append("Contested decision: \(field(.decisionReference) ?? "") of \(field(.decisionDate) ?? "")")
     if let email = field(.contactEmail) { lines.append("E-mail:             \(email)") }
     if let phone = field(.contactPhone) { lines.append("Phone:              \(phone)") }

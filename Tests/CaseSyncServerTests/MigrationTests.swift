@@ -47,11 +47,11 @@ struct MigrationTests {
         _ = try LocalDatabase(path: path)
         _ = try LocalDatabase(path: path)
         let queue = try DatabaseQueue(path: path)
-        let tables = ["account", "records", "outbox", "dead_letters"]
+        let tables = ["account", "records", "outbox", "dead_letters", "authority_register"]
         let (applied, existing) = try queue.read { db in
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), try tables.filter { try db.tableExists($0) })
         }
-        #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's"])
+        #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's", "v4: the server's register of authorities, for use offline"])
         #expect(existing == tables)
     }
 }
