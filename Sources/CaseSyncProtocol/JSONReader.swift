@@ -245,22 +245,32 @@ struct JSONReader {
 
     /// Skips a number in JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     private mutating func skipNumber() throws {
+        let start = index
+        var plainInteger = true
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, let first = digit(bytes[index]) else { throw syntax("expected a number") }
         index += 1
         if first != 0 { while index < bytes.count, digit(bytes[index]) != nil { index += 1 } }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            plainInteger = false
             index += 1
             guard index < bytes.count, digit(bytes[index]) != nil else { throw syntax("expected a digit after .") }
             while index < bytes.count, digit(bytes[index]) != nil { index += 1 }
         }
         if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            plainInteger = false
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, digit(bytes[index]) != nil else { throw syntax("expected a digit in the exponent") }
             while index < bytes.count, digit(bytes[index]) != nil { index += 1 }
         }
         if index < bytes.count, digit(bytes[index]) != nil { throw syntax("a number has a leading zero") }
+        // A number no double can hold (2e666, or hundreds of digits) is refused, as Foundation refuses it;
+        // short integers, the protocol's only numbers, need no check.
+        if !plainInteger || index - start > 18 {
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            guard let value = Double(text), value.isFinite else { throw syntax("a number is too large") }
+        }
     }
 
     /// A string value.

@@ -19,7 +19,7 @@ struct StrictReaderTests {
         ("nesting past the limit", String(repeating: "[", count: 33) + String(repeating: "]", count: 33)),
         ("trailing bytes", "{} x"), ("two values", "[] []"), ("a duplicate key", #"{"a":1,"a":1}"#),
         ("a raw newline in a string", "[\"a\nb\"]"), ("a raw NUL", "[\"a\u{0}b\"]"), ("a lone high surrogate", #"["\ud800"]"#),
-        ("a lone low surrogate", #"["\udc00x"]"#), ("an unknown escape", #"["\q"]"#), ("a leading zero", "[01]"),
+        ("a lone low surrogate", #"["\udc00x"]"#), ("an unknown escape", #"["\q"]"#), ("a leading zero", "[01]"), ("a number no double holds", "[2e666]"), ("four hundred digits", "[" + String(repeating: "9", count: 400) + "]"),
         ("a bare minus", "[-]"), ("a dot without digits", "[1.]"), ("an empty exponent", "[1e]"), ("a trailing comma", "[1,]"),
         ("single quotes", "['a']"), ("a bare word", "[nul]"), ("nothing", ""), ("an unterminated string", #"["abc"#),
     ])

@@ -1,0 +1,1 @@
+../../../Tests/CaseSyncProtocolTests/ReaderAgreement.swift
