@@ -13,6 +13,10 @@ public struct NoticeOfDefault: Sendable {
 
     public let caseId: String
     public let authorityId: String
+    /// The authority as the register has it (its name and postal address head the letter).
+    public let authority: Authority?
+    /// A municipal tax assessment: the letter goes to the official who decides (the heffingsambtenaar).
+    public let municipalTax: Bool
     public let citizenName: String
     public let decisionReference: String
     public let decisionDate: String
@@ -23,7 +27,10 @@ public struct NoticeOfDefault: Sendable {
     public let noticeReceived: CalendarDate?
 
     /// The notice for a case whose decision period has passed; throws with what to do otherwise.
-    public init(record: CaseRecord, deadlines: CaseDeadlines, citizenName: String, today: CalendarDate, noticeReceived: CalendarDate?) throws {
+    public init(
+        record: CaseRecord, deadlines: CaseDeadlines, citizenName: String, today: CalendarDate, noticeReceived: CalendarDate?,
+        authority: Authority? = nil
+    ) throws {
         guard let received = deadlines.received, let period = deadlines.decisionPeriod else {
             throw ClientError(.invalidInput, "this objection has not reached the authority yet; sync first (casesync sync)")
         }
@@ -44,6 +51,8 @@ public struct NoticeOfDefault: Sendable {
         }
         caseId = record.id
         authorityId = record.authorityId
+        self.authority = authority
+        municipalTax = record.fields[CaseField.decisionType.rawValue] == "municipal_tax"
         self.citizenName = citizenName
         decisionReference = record.fields[CaseField.decisionReference.rawValue] ?? ""
         decisionDate = record.fields[CaseField.decisionDate.rawValue] ?? ""
@@ -58,37 +67,53 @@ public struct NoticeOfDefault: Sendable {
         noticeReceived.map { LateDecisionPenalty.owed(noticeReceived: $0, on: today) }
     }
 
+    /// Who the letter is addressed to, with the postal address: the register's name (or, for a
+    /// municipal tax, its official who decides objections), or the bare id when the register lacks it.
+    public var addressee: [String] {
+        guard let authority else { return [authorityId] }
+        let name = municipalTax ? authority.taxOfficial ?? authority.name : authority.name
+        return [name] + authority.postalAddress
+    }
+
     /// The letter as paragraphs (the first is the title).
     public func paragraphs(_ language: Language) -> [String] {
-        let basis = deadline.basis.joined(separator: "; ")
         let first = noticeReceived.map { LateDecisionPenalty.firstDay(noticeReceived: $0) }
+        let contested = CalendarDate(decisionDate)
         switch language {
         case .dutch:
+            let date = { (day: CalendarDate) in day.dutchLetterForm }
+            let basis = deadline.basisInDutch.joined(separator: "; ")
+            let decisionDate = contested.map(date) ?? self.decisionDate
+            let (received, today) = (date(self.received), date(self.today))
             var text = [
                 "Ingebrekestelling wegens niet tijdig beslissen op bezwaar",
-                "Aan: \(authorityId)\nDatum: \(today)\nBetreft: bezwaar tegen het besluit met kenmerk \(decisionReference) van \(decisionDate) (zaak \(caseId))",
+                "Aan: \(addressee.joined(separator: "\n"))\n\nDatum: \(today)\nBetreft: bezwaar tegen het besluit met kenmerk \(decisionReference) van \(decisionDate) (zaak \(caseId))",
                 "Geachte heer, mevrouw,",
-                "Op \(received) heb ik bezwaar gemaakt tegen het besluit met kenmerk \(decisionReference) van \(decisionDate). U had uiterlijk op \(deadline.end) op mijn bezwaar moeten beslissen (\(basis)). Die termijn is verstreken en u heeft nog niet beslist.",
+                "Op \(received) heb ik bezwaar gemaakt tegen het besluit met kenmerk \(decisionReference) van \(decisionDate). U had uiterlijk op \(date(deadline.end)) op mijn bezwaar moeten beslissen (\(basis)). Die termijn is verstreken en u heeft nog niet beslist.",
                 "Hierbij stel ik u in gebreke (artikel 4:17, derde lid, van de Algemene wet bestuursrecht). Ik verzoek u alsnog op mijn bezwaar te beslissen. Heeft u twee weken na ontvangst van deze brief niet beslist, dan bent u mij van rechtswege een dwangsom verschuldigd van € 23 per dag voor de eerste veertien dagen, € 35 per dag voor de volgende veertien dagen en € 45 per dag voor de overige dagen, tot ten hoogste € 1.442 (artikel 4:17, tweede lid, Awb).",
             ]
             if let noticeReceived, let first, let owed = penaltySoFar {
                 text.append(
-                    "U heeft deze ingebrekestelling op \(noticeReceived) ontvangen. De dwangsom loopt vanaf \(first); tot en met \(today) bedraagt zij € \(owed.euro) (\(owed.days) dagen).")
+                    "U heeft deze ingebrekestelling op \(date(noticeReceived)) ontvangen. De dwangsom loopt vanaf \(date(first)); tot en met \(today) bedraagt zij € \(owed.euro) (\(owed.days) dagen).")
             }
             text.append("Blijft een beslissing uit, dan kan ik beroep instellen bij de rechtbank (artikel 6:12 Awb).")
             text.append("Met vriendelijke groet,\n\n\(citizenName)")
             return text
         case .english:
+            let date = { (day: CalendarDate) in day.englishLetterForm }
+            let basis = deadline.basis.joined(separator: "; ")
+            let decisionDate = contested.map(date) ?? self.decisionDate
+            let (received, today) = (date(self.received), date(self.today))
             var text = [
                 "Notice of default for failure to decide on an objection in time",
-                "To: \(authorityId)\nDate: \(today)\nRe: objection to the decision with reference \(decisionReference) of \(decisionDate) (case \(caseId))",
+                "To: \(addressee.joined(separator: "\n"))\n\nDate: \(today)\nRe: objection to the decision with reference \(decisionReference) of \(decisionDate) (case \(caseId))",
                 "Dear Sir or Madam,",
-                "On \(received) I objected to the decision with reference \(decisionReference) of \(decisionDate). You had to decide on my objection by \(deadline.end) at the latest (\(basis)). That period has passed and you have not decided.",
+                "On \(received) I objected to the decision with reference \(decisionReference) of \(decisionDate). You had to decide on my objection by \(date(deadline.end)) at the latest (\(basis)). That period has passed and you have not decided.",
                 "I hereby give you notice of default (Article 4:17(3) of the General Administrative Law Act, Awb). I ask you to decide on my objection. If you have not decided two weeks after receiving this letter, you owe me by law a penalty of € 23 a day for the first fourteen days, € 35 a day for the next fourteen days and € 45 a day for the days after that, up to € 1,442 (Article 4:17(2) Awb).",
             ]
             if let noticeReceived, let first, let owed = penaltySoFar {
                 text.append(
-                    "You received this notice on \(noticeReceived). The penalty runs from \(first); up to and including \(today) it amounts to € \(owed.euro) (\(owed.days) days).")
+                    "You received this notice on \(date(noticeReceived)). The penalty runs from \(date(first)); up to and including \(today) it amounts to € \(owed.euro) (\(owed.days) days).")
             }
             text.append("If no decision follows, I can appeal to the administrative court (Article 6:12 Awb).")
             text.append("Yours faithfully,\n\n\(citizenName)")

@@ -176,16 +176,18 @@ struct Notice: AsyncParsableCommand {
             }
             guard account.account.role == .citizen else { throw CLIError("a notice of default is the citizen's letter") }
             let today = on.flatMap(CalendarDate.init) ?? client.today
+            let detail = try client.detail(caseId: id)
             let notice = try NoticeOfDefault(
-                record: try client.detail(caseId: id).local.record, deadlines: try client.deadlines(caseId: id, today: today),
-                citizenName: account.account.displayName, today: today, noticeReceived: received.flatMap(CalendarDate.init))
+                record: detail.local.record, deadlines: try client.deadlines(caseId: id, today: today),
+                citizenName: account.account.displayName, today: today, noticeReceived: received.flatMap(CalendarDate.init),
+                authority: detail.authority)
             let languages: [NoticeOfDefault.Language] = language == "both" ? [.dutch, .english] : [NoticeOfDefault.Language(rawValue: language)!]
             let letter = format == "html" ? notice.html(languages) : notice.text(languages)
             guard let output else { return print(letter, terminator: "") }
             guard FileManager.default.createFile(atPath: output, contents: Data(letter.utf8)) else {
                 throw CLIError("cannot write \(output): check the path and permissions")
             }
-            print("Wrote the notice of default to \(output). Send it to \(notice.authorityId) and keep proof of the day it arrives.")
+            print("Wrote the notice of default to \(output). Send it to \(notice.addressee.joined(separator: ", ")) and keep proof of the day it arrives.")
         }
     }
 }

@@ -24,18 +24,40 @@ struct NoticeOfDefaultTests {
         let letter = try notice(on: "2026-07-01", received: "2026-06-01")
         let dutch = letter.text([.dutch])
         #expect(dutch.hasPrefix("Ingebrekestelling wegens niet tijdig beslissen op bezwaar"))
-        #expect(dutch.contains("uiterlijk op 2026-05-26"))
+        #expect(dutch.contains("uiterlijk op 26 mei 2026"))
+        #expect(dutch.contains("besluit met kenmerk PT-2026-0042 van 2 maart 2026"))
+        #expect(dutch.contains("artikel 7:10, eerste lid, Awb"), "the legal basis in Dutch")
+        #expect(!dutch.contains("Awb 7:10 lid 1") && !dutch.contains("six weeks"))
         #expect(dutch.contains("artikel 4:17, derde lid"))
         #expect(dutch.contains("€ 1.442"))
         // Received 1 June: the penalty runs from 15 June; up to 1 July that is 14 × 23 + 3 × 35.
-        #expect(dutch.contains("De dwangsom loopt vanaf 2026-06-15; tot en met 2026-07-01 bedraagt zij € 427 (17 dagen)"))
+        #expect(dutch.contains("De dwangsom loopt vanaf 15 juni 2026; tot en met 1 juli 2026 bedraagt zij € 427 (17 dagen)"))
         let english = letter.text([.english])
         #expect(english.contains("Article 4:17(3)"))
         #expect(english.contains("€ 427 (17 days)"))
+        #expect(english.contains("by 26 May 2026 at the latest"))
         #expect(letter.text([.dutch, .english]).contains("Dear Sir or Madam"))
         let html = letter.html([.dutch, .english])
         #expect(html.contains("<section lang=\"nl\">"))
         #expect(html.contains("<section lang=\"en\">"))
+    }
+
+    @Test func theLetterIsAddressedToTheAuthorityOfTheRegister() throws {
+        let utrecht = Authority(
+            id: "gm0344", name: "Gemeente Utrecht", postalAddress: ["Postbus 16200", "3500 CE Utrecht"],
+            taxOfficial: "De heffingsambtenaar van de gemeente Utrecht")
+        let day = CalendarDate("2026-07-01")!
+        let letter = try NoticeOfDefault(
+            record: Self.record, deadlines: CaseDeadlines(record: Self.record, events: [Self.submitted], today: day),
+            citizenName: "Anna de Vries", today: day, noticeReceived: nil, authority: utrecht)
+        #expect(letter.text([.dutch]).contains("Aan: Gemeente Utrecht\nPostbus 16200\n3500 CE Utrecht\n\nDatum: 1 juli 2026"))
+        var tax = Self.record
+        tax.fields["decisionType"] = "municipal_tax"
+        let taxLetter = try NoticeOfDefault(
+            record: tax, deadlines: CaseDeadlines(record: tax, events: [Self.submitted], today: CalendarDate("2027-01-10")!),
+            citizenName: "Anna de Vries", today: CalendarDate("2027-01-10")!, noticeReceived: nil, authority: utrecht)
+        #expect(taxLetter.addressee.first == "De heffingsambtenaar van de gemeente Utrecht")
+        #expect(taxLetter.text([.dutch]).contains("artikel 236, tweede lid, Gemeentewet"))
     }
 
     @Test func withoutTheReceiptThePenaltyIsNotYetCounted() throws {

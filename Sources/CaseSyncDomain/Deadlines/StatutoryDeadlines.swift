@@ -10,7 +10,24 @@ public struct StatutoryPeriod: Sendable, Hashable {
     /// The last day on which the act is on time (ZGW: `uiterlijkeEinddatumAfdoening` for a decision).
     public var end: CalendarDate
     /// The rules that made it, with their articles, in the order they were applied.
-    public var basis: [String]
+    public var rules: [LegalBasis]
+
+    /// The rules in English, as the device shows them.
+    public var basis: [String] { rules.map(\.english) }
+    /// The rules in Dutch, as a letter to the authority cites them.
+    public var basisInDutch: [String] { rules.map(\.dutch) }
+}
+
+/// One rule a period was made by: the article and what it did, in English (for the person) and in
+/// Dutch (for letters to the authority).
+public struct LegalBasis: Sendable, Hashable {
+    public var english: String
+    public var dutch: String
+
+    public init(_ english: String, dutch: String) {
+        self.english = english
+        self.dutch = dutch
+    }
 }
 
 /// What moves the decision period after the objection is in: postponements and pauses (Awb 7:10).
@@ -88,9 +105,16 @@ public enum StatutoryDeadlines {
         announced: CalendarDate, taxAssessment: Bool, workingDays: WorkingDays = WorkingDays()
     ) -> StatutoryPeriod {
         let start = announced.adding(days: 1)
-        var basis = ["Awb 6:7 (six weeks)"]
-        basis.append(taxAssessment ? "AWR art. 22j (from the day after the assessment's date)" : "Awb 6:8 lid 1 (from the day after the announcement)")
-        return extend(StatutoryPeriod(start: start, countedEnd: start.adding(days: 6 * 7 - 1), end: start, basis: basis),
+        var rules = [LegalBasis("Awb 6:7 (six weeks)", dutch: "artikel 6:7 Awb (zes weken)")]
+        rules.append(
+            taxAssessment
+                ? LegalBasis(
+                    "AWR art. 22j (from the day after the assessment's date)",
+                    dutch: "artikel 22j AWR (vanaf de dag na de dagtekening van de aanslag)")
+                : LegalBasis(
+                    "Awb 6:8 lid 1 (from the day after the announcement)",
+                    dutch: "artikel 6:8, eerste lid, Awb (vanaf de dag na de bekendmaking)"))
+        return extend(StatutoryPeriod(start: start, countedEnd: start.adding(days: 6 * 7 - 1), end: start, rules: rules),
                       weeks: 6, workingDays: workingDays)
     }
 
@@ -110,61 +134,104 @@ public enum StatutoryDeadlines {
         let pausedDays = changes.pauses.reduce(0) { $0 + $1.days(today: today) }
         let yearEnd = CalendarDate(year: received.year, month: 12, day: 31)!
         if municipalTax, received < yearEnd.adding(days: -(6 * 7 - 1)) {
-            var basis = ["Gemeentewet art. 236 lid 2 (within the calendar year in which the objection was received)"]
+            var rules = [
+                LegalBasis(
+                    "Gemeentewet art. 236 lid 2 (within the calendar year in which the objection was received)",
+                    dutch: "artikel 236, tweede lid, Gemeentewet (binnen het kalenderjaar waarin het bezwaar is ontvangen)"),
+            ]
             var end = yearEnd
             if changes.totalWeeks > 0 {
                 end = end.adding(days: changes.totalWeeks * 7)
-                basis.append("Awb 7:10 lid 3\(changes.postponements.contains { $0.consent } ? " and 4" : "") (postponed \(changes.totalWeeks) weeks)")
+                let consent = changes.postponements.contains { $0.consent }
+                rules.append(
+                    LegalBasis(
+                        "Awb 7:10 lid 3\(consent ? " and 4" : "") (postponed \(changes.totalWeeks) weeks)",
+                        dutch: "artikel 7:10, derde\(consent ? " en vierde" : "") lid, Awb (\(changes.totalWeeks) weken verdaagd)"))
             }
             if pausedDays > 0 {
                 end = end.adding(days: pausedDays)
-                basis.append("Awb 7:10 lid 2 (paused \(pausedDays) days while a defect was repaired)")
+                rules.append(Self.paused(pausedDays))
             }
-            basis.append("Atw art. 4a (a period in years is not extended past weekends and holidays)")
-            return StatutoryPeriod(start: received, countedEnd: end, end: end, basis: basis)
+            rules.append(
+                LegalBasis(
+                    "Atw art. 4a (a period in years is not extended past weekends and holidays)",
+                    dutch: "artikel 4a Algemene termijnenwet (een termijn in jaren wordt niet verlengd over weekend- en feestdagen)"))
+            return StatutoryPeriod(start: received, countedEnd: end, end: end, rules: rules)
         }
         // An objection filed after the objection period cannot have been decided on before it arrived:
         // its period counts from the day after receipt.
         let late = received > objectionPeriod.end
         let start = late ? received.adding(days: 1) : objectionPeriod.end.adding(days: 1)
         let weeks = advisoryCommittee ? 12 : 6
-        var basis = [advisoryCommittee
-            ? "Awb 7:10 lid 1 with Awb 7:13 (twelve weeks: an advisory committee hears the objection)"
-            : "Awb 7:10 lid 1 (six weeks from the day after the objection period ended)"]
+        var rules = [
+            advisoryCommittee
+                ? LegalBasis(
+                    "Awb 7:10 lid 1 with Awb 7:13 (twelve weeks: an advisory committee hears the objection)",
+                    dutch: "artikel 7:10, eerste lid, met artikel 7:13 Awb (twaalf weken: een adviescommissie hoort het bezwaar)")
+                : LegalBasis(
+                    "Awb 7:10 lid 1 (six weeks from the day after the objection period ended)",
+                    dutch: "artikel 7:10, eerste lid, Awb (zes weken vanaf de dag na afloop van de bezwaartermijn)"),
+        ]
         if late {
-            basis.append("filed after the objection period ended (\(objectionPeriod.end)): counted from the day after it was received")
+            rules.append(
+                LegalBasis(
+                    "filed after the objection period ended (\(objectionPeriod.end)): counted from the day after it was received",
+                    dutch: "ingediend na afloop van de bezwaartermijn (\(objectionPeriod.end.dutchLetterForm)): gerekend vanaf de dag na ontvangst"))
         }
         if municipalTax {
-            basis.insert("Gemeentewet art. 236 lid 2 (received in the last six weeks of the year: the Awb period applies)", at: 0)
+            rules.insert(
+                LegalBasis(
+                    "Gemeentewet art. 236 lid 2 (received in the last six weeks of the year: the Awb period applies)",
+                    dutch: "artikel 236, tweede lid, Gemeentewet (ontvangen in de laatste zes weken van het jaar: de termijn van de Awb geldt)"),
+                at: 0)
         }
         var countedEnd = start.adding(days: weeks * 7 - 1)
         if changes.weeksWithoutConsent > 0 {
-            basis.append("Awb 7:10 lid 3 (postponed \(changes.weeksWithoutConsent) weeks)")
+            rules.append(
+                LegalBasis(
+                    "Awb 7:10 lid 3 (postponed \(changes.weeksWithoutConsent) weeks)",
+                    dutch: "artikel 7:10, derde lid, Awb (\(changes.weeksWithoutConsent) weken verdaagd)"))
         }
         let withConsent = changes.totalWeeks - changes.weeksWithoutConsent
         if withConsent > 0 {
-            basis.append("Awb 7:10 lid 4 (postponed \(withConsent) weeks with the objector's consent)")
+            rules.append(
+                LegalBasis(
+                    "Awb 7:10 lid 4 (postponed \(withConsent) weeks with the objector's consent)",
+                    dutch: "artikel 7:10, vierde lid, Awb (\(withConsent) weken uitgesteld met instemming van de indiener)"))
         }
         countedEnd = countedEnd.adding(days: changes.totalWeeks * 7)
         if pausedDays > 0 {
             countedEnd = countedEnd.adding(days: pausedDays)
-            basis.append("Awb 7:10 lid 2 (paused \(pausedDays) days while a defect was repaired)")
+            rules.append(Self.paused(pausedDays))
         }
-        let period = StatutoryPeriod(start: start, countedEnd: countedEnd, end: countedEnd, basis: basis)
+        let period = StatutoryPeriod(start: start, countedEnd: countedEnd, end: countedEnd, rules: rules)
         return extend(period, weeks: weeks + changes.totalWeeks, workingDays: workingDays)
+    }
+
+    /// Awb 7:10 lid 2: the period stood still while a defect was repaired.
+    static func paused(_ days: Int) -> LegalBasis {
+        LegalBasis(
+            "Awb 7:10 lid 2 (paused \(days) days while a defect was repaired)",
+            dutch: "artikel 7:10, tweede lid, Awb (\(days) dagen opgeschort voor het herstel van een verzuim)")
     }
 
     /// Applies Atw art. 1 lid 1 to a period of `weeks` weeks, or notes that art. 4a excludes it.
     static func extend(_ period: StatutoryPeriod, weeks: Int, workingDays: WorkingDays) -> StatutoryPeriod {
         var period = period
         if weeks > 12 {
-            period.basis.append("Atw art. 4a (more than twelve weeks: not extended past weekends and holidays)")
+            period.rules.append(
+                LegalBasis(
+                    "Atw art. 4a (more than twelve weeks: not extended past weekends and holidays)",
+                    dutch: "artikel 4a Algemene termijnenwet (langer dan twaalf weken: niet verlengd over weekend- en feestdagen)"))
             period.end = period.countedEnd
             return period
         }
         period.end = workingDays.onOrAfter(period.countedEnd)
         if period.end != period.countedEnd, let reason = workingDays.reasonNotWorking(period.countedEnd) {
-            period.basis.append("Atw art. 1 lid 1 (\(period.countedEnd) is \(reason): the next working day)")
+            period.rules.append(
+                LegalBasis(
+                    "Atw art. 1 lid 1 (\(period.countedEnd) is \(reason): the next working day)",
+                    dutch: "artikel 1, eerste lid, Algemene termijnenwet (\(period.countedEnd.dutchLetterForm) is geen werkdag: de eerstvolgende werkdag)"))
         }
         return period
     }
