@@ -81,7 +81,7 @@ struct Push: AsyncParsableCommand {
     @Option(help: "Login codes of further devices that push at the same time.") var alsoCode: [String] = []
     @Option var batch = 100
     @Option var mutations = 40_000
-    @Option var authority = "bench-push"
+    @Option var authority = "gm0363"
 
     func run() async throws {
         let codes = [server.code] + alsoCode
