@@ -29,9 +29,7 @@ public struct ConnectionLimits: Sendable {
 
     /// The application configuration's cap on open connections.
     public func configuration(address: BindAddress, logger: Logger) -> ApplicationConfiguration {
-        ApplicationConfiguration(
-            address: address, serverName: "casesync-server",
-            availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger))
+        ApplicationConfiguration(address: address, availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger))
     }
 }
 

@@ -25,6 +25,8 @@ extension SQLiteSyncStore {
             // decodes nothing twice.
             var cases: [String: VersionedCase?] = [:]
             var caseBytes: [String: Int] = [:]
+            // Authorities this push already looked up in the register.
+            var authorities: [String: AuthorityStanding] = [:]
             var outcomes: [MutationOutcome] = []
             outcomes.reserveCapacity(request.mutations.count)
             let decoder = WireCoding.decoder()
@@ -45,7 +47,7 @@ extension SQLiteSyncStore {
                 } else {
                     outcome = try apply(
                         mutation, by: actor, now: now, db: db, writer: &writer, cases: &cases, caseBytes: &caseBytes,
-                        decoder: decoder)
+                        authorities: &authorities, decoder: decoder)
                     if outcome.status != .rejected { storage.count(into: &stored) }
                 }
                 try recordOutcome.bind(session.clientId).bind(mutation.mutationId).bind(outcome.jsonBytes).bind(fingerprint).run()
@@ -126,7 +128,8 @@ extension SQLiteSyncStore {
     /// Looks up what the rules need, applies them, and writes what they produce.
     private func apply(
         _ mutation: Mutation, by actor: MutationActor, now: Timestamp, db: Database, writer: inout RecordWriter,
-        cases: inout [String: VersionedCase?], caseBytes: inout [String: Int], decoder: JSONDecoder
+        cases: inout [String: VersionedCase?], caseBytes: inout [String: Int], authorities: inout [String: AuthorityStanding],
+        decoder: JSONDecoder
     ) throws -> MutationOutcome {
         let current: VersionedCase?
         if let cached = cases[mutation.caseId] {
@@ -153,7 +156,10 @@ extension SQLiteSyncStore {
             context.messageExists = try recordExists(db, id: id)
         case .create(let newCase):
             context.recordIdInUse = try current == nil && recordExists(db, id: mutation.caseId)
-            context.authority = try Self.standing(db, authorityId: newCase.authorityId)
+            if authorities[newCase.authorityId] == nil {
+                authorities[newCase.authorityId] = try Self.standing(db, authorityId: newCase.authorityId)
+            }
+            context.authority = authorities[newCase.authorityId] ?? .unchecked
         case .deadline:
             let bodies = try Data.fetchAll(
                 db, sql: "SELECT body FROM records WHERE case_id = ? AND type = 'event' AND deleted = 0", arguments: [mutation.caseId])
