@@ -25,11 +25,13 @@ public struct NoticeOfDefault: Sendable {
     public let today: CalendarDate
     /// The day the authority received the notice, once known; the penalty runs two weeks later.
     public let noticeReceived: CalendarDate?
+    /// The day the penalty so far is counted to (at least the day of receipt).
+    public let asOf: CalendarDate
 
     /// The notice for a case whose decision period has passed; throws with what to do otherwise.
     public init(
         record: CaseRecord, deadlines: CaseDeadlines, citizenName: String, today: CalendarDate, noticeReceived: CalendarDate?,
-        authority: Authority? = nil
+        asOf: CalendarDate? = nil, authority: Authority? = nil
     ) throws {
         guard let received = deadlines.received, let period = deadlines.decisionPeriod else {
             throw ClientError(.invalidInput, "this objection has not reached the authority yet; sync first (casesync sync)")
@@ -46,8 +48,16 @@ public struct NoticeOfDefault: Sendable {
                 .invalidInput,
                 "the authority has until \(period.end) to decide; a notice of default can be sent from \(period.end.adding(days: 1)) on (Awb 4:17 lid 3)")
         }
-        if let noticeReceived, noticeReceived <= period.end {
-            throw ClientError(.invalidInput, "--received must be after the decision deadline \(period.end)")
+        // Dates that cannot all be true are refused: the letter is written after the deadline (above),
+        // received on or after the day it is dated, and the penalty counted to a day after its receipt.
+        if let noticeReceived, noticeReceived < today {
+            throw ClientError(
+                .invalidInput, "the letter is dated \(today), so the authority cannot have received it on \(noticeReceived); check --received and --on")
+        }
+        let asOf = asOf ?? max(today, noticeReceived ?? today)
+        if let noticeReceived, asOf < noticeReceived {
+            throw ClientError(
+                .invalidInput, "the penalty is counted from the notice's receipt (\(noticeReceived)); --as-of must be that day or later")
         }
         caseId = record.id
         authorityId = record.authorityId
@@ -60,11 +70,12 @@ public struct NoticeOfDefault: Sendable {
         deadline = period
         self.today = today
         self.noticeReceived = noticeReceived
+        self.asOf = asOf
     }
 
-    /// The penalty owed up to today, once the notice's receipt is known.
+    /// The penalty owed up to `asOf`, once the notice's receipt is known.
     public var penaltySoFar: (days: Int, euro: Int)? {
-        noticeReceived.map { LateDecisionPenalty.owed(noticeReceived: $0, on: today) }
+        noticeReceived.map { LateDecisionPenalty.owed(noticeReceived: $0, on: asOf) }
     }
 
     /// Who the letter is addressed to, with the postal address: the register's name (or, for a
@@ -94,7 +105,7 @@ public struct NoticeOfDefault: Sendable {
             ]
             if let noticeReceived, let first, let owed = penaltySoFar {
                 text.append(
-                    "U heeft deze ingebrekestelling op \(date(noticeReceived)) ontvangen. De dwangsom loopt vanaf \(date(first)); tot en met \(today) bedraagt zij € \(owed.euro) (\(owed.days) dagen).")
+                    "U heeft deze ingebrekestelling op \(date(noticeReceived)) ontvangen. De dwangsom loopt vanaf \(date(first)); tot en met \(date(asOf)) bedraagt zij € \(owed.euro) (\(owed.days) dagen).")
             }
             text.append("Blijft een beslissing uit, dan kan ik beroep instellen bij de rechtbank (artikel 6:12 Awb).")
             text.append("Met vriendelijke groet,\n\n\(citizenName)")
@@ -113,7 +124,7 @@ public struct NoticeOfDefault: Sendable {
             ]
             if let noticeReceived, let first, let owed = penaltySoFar {
                 text.append(
-                    "You received this notice on \(date(noticeReceived)). The penalty runs from \(date(first)); up to and including \(today) it amounts to € \(owed.euro) (\(owed.days) days).")
+                    "You received this notice on \(date(noticeReceived)). The penalty runs from \(date(first)); up to and including \(date(asOf)) it amounts to € \(owed.euro) (\(owed.days) days).")
             }
             text.append("If no decision follows, I can appeal to the administrative court (Article 6:12 Awb).")
             text.append("Yours faithfully,\n\n\(citizenName)")

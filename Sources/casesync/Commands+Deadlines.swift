@@ -159,10 +159,13 @@ struct Notice: AsyncParsableCommand {
     @Option(help: "text or html.") var format = "text"
     @Option(help: "Write the letter to this file instead of printing it.") var output: String?
     @Option(help: "Date the letter on this day instead of today (YYYY-MM-DD).") var on: String?
+    @Option(help: "Count the penalty so far up to this day (YYYY-MM-DD; default the later of today and --received).")
+    var asOf: String?
 
     func validate() throws {
         if let received, CalendarDate(received) == nil { throw ValidationError("--received must be a date like 2026-06-01") }
         if let on, CalendarDate(on) == nil { throw ValidationError("--on must be a date like 2026-06-01") }
+        if let asOf, CalendarDate(asOf) == nil { throw ValidationError("--as-of must be a date like 2026-06-01") }
         guard ["nl", "en", "both"].contains(language) else { throw ValidationError("--language must be nl, en or both") }
         guard ["text", "html"].contains(format) else { throw ValidationError("--format must be text or html") }
     }
@@ -176,10 +179,12 @@ struct Notice: AsyncParsableCommand {
             }
             guard account.account.role == .citizen else { throw CLIError("a notice of default is the citizen's letter") }
             let today = on.flatMap(CalendarDate.init) ?? client.today
+            let received = received.flatMap(CalendarDate.init)
+            let asOf = asOf.flatMap(CalendarDate.init) ?? max(client.today, received ?? today, today)
             let detail = try client.detail(caseId: id)
             let notice = try NoticeOfDefault(
                 record: detail.local.record, deadlines: try client.deadlines(caseId: id, today: today),
-                citizenName: account.account.displayName, today: today, noticeReceived: received.flatMap(CalendarDate.init),
+                citizenName: account.account.displayName, today: today, noticeReceived: received, asOf: asOf,
                 authority: detail.authority)
             let languages: [NoticeOfDefault.Language] = language == "both" ? [.dutch, .english] : [NoticeOfDefault.Language(rawValue: language)!]
             let letter = format == "html" ? notice.html(languages) : notice.text(languages)

@@ -13,15 +13,18 @@ struct NoticeOfDefaultTests {
         id: "e1", caseId: "c1", type: .statusChanged, at: Timestamp(iso8601: "2026-03-20T10:00:00Z")!, actorRole: .citizen,
         status: .submitted)
 
-    func notice(on today: String, received: String? = nil, events: [TimelineEvent] = [submitted]) throws -> NoticeOfDefault {
+    func notice(
+        on today: String, received: String? = nil, asOf: String? = nil, events: [TimelineEvent] = [submitted]
+    ) throws -> NoticeOfDefault {
         let day = CalendarDate(today)!
         return try NoticeOfDefault(
             record: Self.record, deadlines: CaseDeadlines(record: Self.record, events: events, today: day),
-            citizenName: "Anna de Vries", today: day, noticeReceived: received.flatMap(CalendarDate.init))
+            citizenName: "Anna de Vries", today: day, noticeReceived: received.flatMap(CalendarDate.init),
+            asOf: asOf.flatMap(CalendarDate.init))
     }
 
     @Test func theLetterNamesTheArticlesTheDatesAndThePenalty() throws {
-        let letter = try notice(on: "2026-07-01", received: "2026-06-01")
+        let letter = try notice(on: "2026-05-28", received: "2026-06-01", asOf: "2026-07-01")
         let dutch = letter.text([.dutch])
         #expect(dutch.hasPrefix("Ingebrekestelling wegens niet tijdig beslissen op bezwaar"))
         #expect(dutch.contains("uiterlijk op 26 mei 2026"))
@@ -58,6 +61,15 @@ struct NoticeOfDefaultTests {
             citizenName: "Anna de Vries", today: CalendarDate("2027-01-10")!, noticeReceived: nil, authority: utrecht)
         #expect(taxLetter.addressee.first == "De heffingsambtenaar van de gemeente Utrecht")
         #expect(taxLetter.text([.dutch]).contains("artikel 236, tweede lid, Gemeentewet"))
+    }
+
+    @Test func datesThatCannotAllBeTrueAreRefused() throws {
+        // Received before the letter was written.
+        #expect(throws: ClientError.self) { try notice(on: "2026-06-10", received: "2026-06-01") }
+        // The penalty counted to a day before the receipt.
+        #expect(throws: ClientError.self) { try notice(on: "2026-05-28", received: "2026-06-01", asOf: "2026-05-30") }
+        // Received the day it was written, counted from then on: fine.
+        #expect(try notice(on: "2026-05-28", received: "2026-05-28").asOf == CalendarDate("2026-05-28")!)
     }
 
     @Test func withoutTheReceiptThePenaltyIsNotYetCounted() throws {
