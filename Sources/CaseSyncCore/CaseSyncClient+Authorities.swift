@@ -76,7 +76,6 @@ extension CaseSyncClient {
     /// Whether the register this device holds has `authorityId` (`.unchecked` before it has one).
     static func standing(_ db: Database, authorityId: String) throws -> AuthorityStanding {
         guard let register = try authorityRegister(db) else { return .unchecked }
-        if register.authorities.contains(where: { $0.id == authorityId }) { return .registered }
-        return .unknown(suggestions: AuthoritySearch(register.authorities).suggestions(for: authorityId))
+        return AuthoritySearch(register.authorities).standing(of: authorityId)
     }
 }

@@ -33,6 +33,12 @@ public struct AuthoritySearch: Sendable {
         }
     }
 
+    /// Whether the register holds exactly the id `id`, and if not, the closest authorities it does:
+    /// what filing checks, on the device and on the server alike.
+    public func standing(of id: String) -> AuthorityStanding {
+        authorities.contains { $0.id == id } ? .registered : .unknown(suggestions: suggestions(for: id))
+    }
+
     /// The authorities whose id or name contains `text` (every one when it is empty).
     public func search(_ text: String) -> [Authority] {
         let wanted = Self.folded(text)

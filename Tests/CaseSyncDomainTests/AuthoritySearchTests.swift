@@ -41,6 +41,16 @@ struct AuthoritySearchTests {
         #expect(Set(suggestions.map(\.id).prefix(suggested.count)) == Set(suggested), "\(suggestions.map(\.id))")
     }
 
+    @Test func standingIsByExactId() {
+        #expect(Self.register.standing(of: "gm0344") == .registered)
+        #expect(Self.register.standing(of: "Utrecht") != .registered, "a name is resolved first, never filed as an id")
+        guard case .unknown(let suggestions) = Self.register.standing(of: "gm0343") else {
+            Issue.record("gm0343 is not registered")
+            return
+        }
+        #expect(suggestions.map(\.id).contains("gm0344"))
+    }
+
     @Test func somethingUnlikeAnyNameSuggestsNothing() {
         #expect(Self.register.resolve("belastingdienst") == .unknown(suggestions: []))
         #expect(Self.register.resolve("") == .unknown(suggestions: []))

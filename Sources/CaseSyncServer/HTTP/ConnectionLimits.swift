@@ -58,11 +58,6 @@ final class AddressConnectionCounter: Sendable {
             counts[address] = open > 0 ? open : nil
         }
     }
-
-    /// How many connections `address` holds open now.
-    func count(_ address: String) -> Int {
-        counts.withLock { $0[address, default: 0] }
-    }
 }
 
 /// Closes a new connection whose address has too many open; counts it otherwise until it closes.

@@ -58,8 +58,9 @@ extension SQLiteSyncStore {
 
     /// Whether the register holds `id`, and if not, the closest authorities it does.
     static func standing(_ db: Database, authorityId id: String) throws -> AuthorityStanding {
+        // The common case reads one row; only an unknown id reads the register for suggestions.
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM authorities WHERE id = ?", arguments: [id]) != nil { return .registered }
-        return .unknown(suggestions: AuthoritySearch(try authorities(db)).suggestions(for: id))
+        return AuthoritySearch(try authorities(db)).standing(of: id)
     }
 
     /// An authority's fields in their forms: an id of the token form, a name, an address.
