@@ -107,6 +107,18 @@ public struct LocalDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v5: the sender block of the citizen's letters (kept on this device only)") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE sender_profile (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        name TEXT,
+                        postal_address TEXT NOT NULL DEFAULT '',
+                        email TEXT,
+                        phone TEXT
+                    );
+                    """)
+        }
         return migrator
     }
 }

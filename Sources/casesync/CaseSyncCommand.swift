@@ -12,7 +12,7 @@ struct CaseSyncCommand: AsyncParsableCommand {
         subcommands: [
             Login.self, Authorities.self, New.self, List.self, Show.self, Edit.self, Submit.self, Withdraw.self, Delete.self,
             Message.self, Sync.self, Status.self, Conflicts.self, Resolve.self, Rejected.self,
-            Move.self, Hearing.self, Decide.self, Deadlines.self, Notice.self, Postpone.self, Pause.self, Resume.self,
+            Move.self, Hearing.self, Decide.self, Deadlines.self, Notice.self, Profile.self, Postpone.self, Pause.self, Resume.self,
         ])
 }
 

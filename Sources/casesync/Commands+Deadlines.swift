@@ -184,7 +184,7 @@ struct Notice: AsyncParsableCommand {
             let detail = try client.detail(caseId: id)
             let notice = try NoticeOfDefault(
                 record: detail.local.record, deadlines: try client.deadlines(caseId: id, today: today),
-                citizenName: account.account.displayName, today: today, noticeReceived: received, asOf: asOf,
+                sender: try client.senderProfile(), today: today, noticeReceived: received, asOf: asOf,
                 authority: detail.authority)
             let languages: [NoticeOfDefault.Language] = language == "both" ? [.dutch, .english] : [NoticeOfDefault.Language(rawValue: language)!]
             let letter = format == "html" ? notice.html(languages) : notice.text(languages)

@@ -42,11 +42,34 @@ struct LocalStoreTests {
         return accumulator.checksum
     }
 
-    @Test func theOutboxSurvivesARestart() async throws {
+    /// A database file in a directory of its own (the caller removes the directory).
+    static func databaseFile() throws -> (path: String, directory: URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (directory.appendingPathComponent("casesync.sqlite").path, directory)
+    }
+
+    @Test func theSenderProfileIsKeptOnTheDevice() async throws {
+        let (path, directory) = try Self.databaseFile()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("casesync.sqlite").path
+        let transport = ScriptedTransport()
+        let client = try await Self.loggedIn(transport, database: try LocalDatabase(path: path))
+        let accountName = try #require(try client.account()).account.displayName
+        #expect(try client.senderProfile() == SenderProfile(name: accountName), "the account's name until another is given")
+        try client.updateSenderProfile(postalAddress: ["Oudegracht 12", "3511 AR Utrecht"], email: "anna@example.nl")
+        try client.updateSenderProfile(name: "Anna de Vries", phone: "06 12345678")
+        #expect(throws: ClientError.self) { try client.updateSenderProfile(email: "not an address") }
+        let reopened = CaseSyncClient(database: try LocalDatabase(path: path), environment: Self.environment())
+        #expect(try reopened.senderProfile() == SenderProfile(
+            name: "Anna de Vries", postalAddress: ["Oudegracht 12", "3511 AR Utrecht"], email: "anna@example.nl", phone: "06 12345678"),
+            "a refused change leaves the profile as it was")
+        let cleared = try reopened.updateSenderProfile(name: "", email: "")
+        #expect(cleared.name == accountName && cleared.email == nil && cleared.phone == "06 12345678")
+    }
+
+    @Test func theOutboxSurvivesARestart() async throws {
+        let (path, directory) = try Self.databaseFile()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let transport = ScriptedTransport()
         let first = try await Self.loggedIn(transport, database: try LocalDatabase(path: path))
         let caseId = try first.createObjection(authorityId: "gm0344", fields: Self.fields, submit: true)
