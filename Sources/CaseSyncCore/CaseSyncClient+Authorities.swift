@@ -64,7 +64,12 @@ extension CaseSyncClient {
                 "\"\(text)\" names several authorities: " + matches.prefix(5).map { "\($0.name) (\($0.id))" }.joined(separator: ", ")
                     + "; name one by its id")
         case .unknown(let suggestions):
-            throw ClientError(.invalidInput, RuleViolation.unknownAuthority(text, suggestions: suggestions).message)
+            let fetched = try database.writer.read { db in try Int64.fetchOne(db, sql: "SELECT fetched_at FROM authority_register") }
+            let day = fetched.map { Timestamp(millisecondsSince1970: $0).utcDate.description } ?? "?"
+            throw ClientError(
+                .invalidInput,
+                RuleViolation.unknownAuthority(text, suggestions: suggestions).message
+                    + " (this device's register is from \(day); for one added since, run: casesync authorities --refresh)")
         }
     }
 
