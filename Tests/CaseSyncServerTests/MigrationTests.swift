@@ -47,11 +47,13 @@ struct MigrationTests {
         _ = try LocalDatabase(path: path)
         _ = try LocalDatabase(path: path)
         let queue = try DatabaseQueue(path: path)
-        let tables = ["account", "records", "outbox", "dead_letters", "authority_register"]
+        let tables = ["account", "records", "outbox", "dead_letters", "authority_register", "sender_profile"]
         let (applied, existing) = try queue.read { db in
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), try tables.filter { try db.tableExists($0) })
         }
-        #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's", "v4: the server's register of authorities, for use offline"])
+        #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's", "v4: the server's register of authorities, for use offline",
+            "v5: the sender block of the citizen's letters (kept on this device only)",
+        ])
         #expect(existing == tables)
     }
 }
