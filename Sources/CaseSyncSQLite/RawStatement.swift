@@ -77,6 +77,18 @@ public final class RawStatement {
         }
     }
 
+    /// Runs a query and reads every row with `read`.
+    public func each(_ read: (Columns) throws -> Void) throws {
+        defer { reset() }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: try read(Columns(handle: handle))
+            case SQLITE_DONE: return
+            case let code: throw error(code)
+            }
+        }
+    }
+
     public struct Columns {
         let handle: OpaquePointer
         public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
@@ -84,6 +96,13 @@ public final class RawStatement {
         public func string(_ column: Int32) -> String? {
             guard let text = sqlite3_column_text(handle, column) else { return nil }
             return String(cString: text)
+        }
+        /// A blob (or text) column's bytes; nil for NULL.
+        public func data(_ column: Int32) -> Data? {
+            guard !isNull(column) else { return nil }
+            let count = Int(sqlite3_column_bytes(handle, column))
+            guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return Data() }
+            return Data(bytes: bytes, count: count)
         }
     }
 

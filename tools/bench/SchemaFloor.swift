@@ -33,7 +33,7 @@ struct ServerFloor: ParsableCommand {
         let start = ContinuousClock.now
         for _ in 0..<(mutations / batch) {
             try pool.write { db in
-                let lookup = try RawStatement(db, sql: PushStatements.recordLookup)
+                let lookup = try RawStatement(db, sql: PushStatements.recordRead)
                 let upsert = try RawStatement(db, sql: PushStatements.recordUpsert)
                 let record = try RawStatement(db, sql: PushStatements.outcomeInsert)
                 func write(_ id: String, _ type: String, _ caseId: String, _ version: Int64, _ body: Data) throws {
@@ -49,7 +49,7 @@ struct ServerFloor: ParsableCommand {
                     try record.bind("client-1").bind(mutationId).bind(outcome).bind(mutationId).run()
                 }
                 for id in ids {
-                    _ = try lookup.bind(id).first { $0.int64(2) }
+                    _ = try lookup.bind(id).first { $0.data(8) }
                     try write(id, "case", id, 2, caseBody)
                     mutationId += 1
                     try record.bind("client-1").bind(mutationId).bind(outcome).bind(mutationId).run()

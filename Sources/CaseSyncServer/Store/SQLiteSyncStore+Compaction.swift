@@ -26,11 +26,11 @@ extension SQLiteSyncStore {
             for row in dropped {
                 let seq: Int64 = row["seq"]
                 if let citizen = row["citizen_id"] as String? {
-                    horizons[RecordWriter.scope(citizen: citizen)] = max(horizons[RecordWriter.scope(citizen: citizen)] ?? 0, seq)
-                    freed[RecordWriter.scope(citizen: citizen), default: 0] += row["bytes"] as Int64
+                    horizons[ScopeKey.citizen(citizen)] = max(horizons[ScopeKey.citizen(citizen)] ?? 0, seq)
+                    freed[ScopeKey.citizen(citizen), default: 0] += row["bytes"] as Int64
                 }
                 if let authority = row["authority_id"] as String? {
-                    horizons[RecordWriter.scope(authority: authority)] = max(horizons[RecordWriter.scope(authority: authority)] ?? 0, seq)
+                    horizons[ScopeKey.authority(authority)] = max(horizons[ScopeKey.authority(authority)] ?? 0, seq)
                 }
             }
             for (scope, through) in horizons {

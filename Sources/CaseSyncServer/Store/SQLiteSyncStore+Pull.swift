@@ -67,9 +67,9 @@ extension SQLiteSyncStore {
     /// The column and value that select a session's scope, and the scope's digest key.
     static func scopeFilter(_ account: AccountInfo) -> (column: String, scope: (value: String, key: String)) {
         switch account.role {
-        case .citizen: ("citizen_id", (account.id, RecordWriter.scope(citizen: account.id)))
+        case .citizen: ("citizen_id", (account.id, ScopeKey.citizen(account.id)))
         case .officer:
-            ("authority_id", (account.authorityId ?? "", RecordWriter.scope(authority: account.authorityId ?? "")))
+            ("authority_id", (account.authorityId ?? "", ScopeKey.authority(account.authorityId ?? "")))
         }
     }
 
