@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "CaseSyncDomain", targets: ["CaseSyncDomain"]),
         .library(name: "CaseSyncCore", targets: ["CaseSyncCore"]),
         .library(name: "CaseSyncServer", targets: ["CaseSyncServer"]),
+        .library(name: "CaseSyncServerSQLite", targets: ["CaseSyncServerSQLite"]),
+        .library(name: "CaseSyncServerPostgres", targets: ["CaseSyncServerPostgres"]),
         .executable(name: "casesync", targets: ["casesync"]),
         .executable(name: "casesync-server", targets: ["casesync-server"]),
     ],
@@ -20,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CaseSyncProtocol"),
@@ -37,15 +41,46 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The server's protocol, rules and HTTP, over a store port; no backend in it.
         .target(
             name: "CaseSyncServer",
             dependencies: [
-                "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CaseSyncDomain", "CaseSyncProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The embedded default: one SQLite file.
+        .target(
+            name: "CaseSyncServerSQLite",
+            dependencies: [
+                "CaseSyncServer", "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Several instances over one PostgreSQL database.
+        .target(
+            name: "CaseSyncServerPostgres",
+            dependencies: [
+                "CaseSyncServer", "CaseSyncDomain", "CaseSyncProtocol",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The composition root: which store a configuration names, and the application over it.
+        .target(
+            name: "CaseSyncServerApp",
+            dependencies: [
+                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -55,15 +90,15 @@ let package = Package(
         .executableTarget(
             name: "casesync-server",
             dependencies: [
-                "CaseSyncServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
+                "CaseSyncServer", "CaseSyncServerApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // The benchmark's load generator and measurements (tools/bench runs it in release).
         .executableTarget(
             name: "casesync-bench",
             dependencies: [
-                "CaseSyncCore", "CaseSyncServer",
+                "CaseSyncCore", "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -71,20 +106,35 @@ let package = Package(
             path: "tools/bench",
             exclude: ["NOTES.md"]
         ),
+        // What the test suites share: the store backends under test (the store contract), seeded randomness.
+        .target(
+            name: "CaseSyncTesting",
+            dependencies: [
+                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CaseSyncTesting"
+        ),
         .testTarget(name: "CaseSyncProtocolTests", dependencies: ["CaseSyncProtocol"]),
         .testTarget(name: "CaseSyncDomainTests", dependencies: ["CaseSyncDomain"]),
         .testTarget(name: "CaseSyncCoreTests", dependencies: ["CaseSyncCore"]),
         .testTarget(
             name: "CaseSyncServerTests",
             dependencies: [
-                "CaseSyncServer", "CaseSyncCore",
+                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres", "CaseSyncServerApp", "CaseSyncCore",
+                "CaseSyncTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "CaseSyncSimulationTests",
-            dependencies: ["CaseSyncServer", "CaseSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres", "CaseSyncCore", "CaseSyncTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

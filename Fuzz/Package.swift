@@ -22,6 +22,7 @@ let package = Package(
             name: "FuzzPush",
             dependencies: [
                 .product(name: "CaseSyncServer", package: "CaseSync"),
+                .product(name: "CaseSyncServerSQLite", package: "CaseSync"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,34 +2,12 @@ import CaseSyncProtocol
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
-/// Opens the embedded SQLite store in the configured data directory, creating the directory first.
-public func openStore(
-    _ configuration: ServerConfiguration, environment: ServerEnvironment = .live, logger: Logger
-) throws -> SQLiteSyncStore {
-    do {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-    } catch {
-        throw ServiceError(
-            .internalError, "cannot create the data directory \(configuration.dataDirectory): check its path and permissions")
-    }
-    return try SQLiteSyncStore(
-        path: configuration.databasePath, environment: environment, limits: configuration.limits, logger: logger)
-}
-
-/// The composition root: store, service and router, wired into an application.
+/// The composition root over a given store (tests pass one on an in-memory database); `services`
+/// run beside the HTTP server and stop with it (a store's connection pool, its background work).
 public func buildApplication(
-    _ configuration: ServerConfiguration, environment: ServerEnvironment = .live
-) throws -> some ApplicationProtocol {
-    var logger = Logger(label: "casesync-server")
-    logger.logLevel = configuration.logLevel
-    let store = try openStore(configuration, environment: environment, logger: logger)
-    return buildApplication(configuration, store: store, now: environment.now, logger: logger)
-}
-
-/// The composition root over a given store (tests pass one on an in-memory database).
-public func buildApplication(
-    _ configuration: ServerConfiguration, store: any SyncStore,
+    _ configuration: ServerConfiguration, store: any SyncStore, services: [any Service] = [],
     now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now, logger: Logger
 ) -> some ApplicationProtocol {
     let service = SyncService(store: store, limits: configuration.limits)
@@ -39,6 +17,7 @@ public func buildApplication(
         server: connections.server,
         configuration: connections.configuration(
             address: .hostname(configuration.host, port: configuration.port), logger: logger),
+        services: services,
         logger: logger)
 }
 

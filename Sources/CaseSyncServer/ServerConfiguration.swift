@@ -7,16 +7,19 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Where the SQLite database lives; created on first start.
     public var dataDirectory: String
+    /// A PostgreSQL database (`postgres://…`) instead of SQLite, for several instances.
+    public var databaseURL: String?
     public var limits: ProtocolLimits
     public var logLevel: Logger.Level
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data",
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data", databaseURL: String? = nil,
         limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info
     ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
         self.limits = limits
         self.logLevel = logLevel
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerApp
 import Foundation
 import Logging
 
@@ -13,12 +14,6 @@ struct Authorities: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Import.self, Remove.self],
         defaultSubcommand: List.self)
 
-    static func store(_ storage: StorageOptions) async throws -> SQLiteSyncStore {
-        var logger = Logger(label: "casesync-server")
-        logger.logLevel = .warning
-        return try await exitOnServiceError { try openStore(ServerConfiguration(dataDirectory: storage.resolvedDataDirectory), logger: logger) }
-    }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the register.")
         @OptionGroup var storage: StorageOptions
@@ -27,8 +22,7 @@ struct Authorities: AsyncParsableCommand {
         @Flag(help: "Print the register as JSON.") var json = false
 
         func run() async throws {
-            let store = try await Authorities.store(storage)
-            let register = try await exitOnServiceError { try await store.authorityRegister() }
+            let register = try await storage.withStore { try await $0.authorityRegister() }
             let shown = AuthoritySearch(register.authorities).search(search ?? "")
             if csv {
                 print(AuthorityCSV.write(shown), terminator: "")
@@ -59,8 +53,7 @@ struct Authorities: AsyncParsableCommand {
         func run() async throws {
             let authority = Authority(
                 id: id, name: name, postalAddress: [address, "\(postcode) \(city)"], taxOfficial: taxOfficial)
-            let store = try await Authorities.store(storage)
-            try await exitOnServiceError { try await store.addAuthorities([authority]) }
+            try await storage.withStore { try await $0.addAuthorities([authority], replacingAll: false) }
             print("\(authority.id): \(authority.name) is in the register")
         }
     }
@@ -76,12 +69,13 @@ struct Authorities: AsyncParsableCommand {
 
         func run() async throws {
             let authorities = try await Self.read(file)
-            let store = try await Authorities.store(storage)
-            if ifEmpty, try await !store.authorityRegister().authorities.isEmpty {
-                print("the register holds authorities already; nothing imported")
-                return
+            let (ifEmpty, replace) = (ifEmpty, replace)
+            let imported = try await storage.withStore { store in
+                if ifEmpty, try await !store.authorityRegister().authorities.isEmpty { return false }
+                try await store.addAuthorities(authorities, replacingAll: replace)
+                return true
             }
-            try await exitOnServiceError { try await store.addAuthorities(authorities, replacingAll: replace) }
+            guard imported else { return print("the register holds authorities already; nothing imported") }
             print("imported \(authorities.count) authorit\(authorities.count == 1 ? "y" : "ies") from \(file)")
         }
 
@@ -93,11 +87,14 @@ struct Authorities: AsyncParsableCommand {
         }
 
         /// `serve --seed-authorities FILE`: the file's authorities when the register is empty.
-        static func seed(from file: String, dataDirectory: String, logger: Logger) async throws {
+        static func seed(from file: String, storage: StorageOptions, logger: Logger) async throws {
             let authorities = try await read(file)
-            let store = try await exitOnServiceError { try openStore(ServerConfiguration(dataDirectory: dataDirectory), logger: logger) }
-            guard try await store.authorityRegister().authorities.isEmpty else { return }
-            try await exitOnServiceError { try await store.addAuthorities(authorities) }
+            let seeded = try await storage.withStore { store in
+                guard try await store.authorityRegister().authorities.isEmpty else { return false }
+                try await store.addAuthorities(authorities, replacingAll: false)
+                return true
+            }
+            guard seeded else { return }
             logger.notice("register seeded with \(authorities.count) authorities from \(file)")
         }
     }
@@ -109,8 +106,8 @@ struct Authorities: AsyncParsableCommand {
         @Argument(help: "Its id.") var id: String
 
         func run() async throws {
-            let store = try await Authorities.store(storage)
-            try await exitOnServiceError { try await store.removeAuthority(id: id) }
+            let id = id
+            try await storage.withStore { try await $0.removeAuthority(id: id) }
             print("\(id) is no longer in the register")
         }
     }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerApp
 import Foundation
-import GRDB
 import NIOCore
 import Hummingbird
 import Logging
@@ -20,11 +20,31 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
 struct StorageOptions: ParsableArguments {
     @Option(
         name: .customLong("data-dir"),
-        help: "Directory holding the database (env CASESYNC_DATA_DIR; default ./casesync-data).")
+        help: "Directory holding the SQLite database (env CASESYNC_DATA_DIR; default ./casesync-data).")
     var dataDirectory: String?
+    @Option(
+        name: .customLong("database"),
+        help: "A PostgreSQL database instead of SQLite, for several instances: postgres://user:password@host:5432/casesync (env CASESYNC_DATABASE_URL).")
+    var databaseURL: String?
 
     var resolvedDataDirectory: String {
         dataDirectory ?? ProcessInfo.processInfo.environment["CASESYNC_DATA_DIR"] ?? "./casesync-data"
+    }
+
+    var resolvedDatabaseURL: String? {
+        databaseURL ?? ProcessInfo.processInfo.environment["CASESYNC_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var configuration: ServerConfiguration {
+        ServerConfiguration(dataDirectory: resolvedDataDirectory, databaseURL: resolvedDatabaseURL)
+    }
+
+    /// Runs `body` with the store open, for a command that uses it once; errors become messages.
+    func withStore<T: Sendable>(_ body: (any SyncStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "casesync-server")
+        logger.logLevel = .warning
+        let configuration = configuration
+        return try await exitOnServiceError(configuration) { try await Backend.withStore(configuration, logger: logger, body) }
     }
 }
 
@@ -54,12 +74,13 @@ struct Serve: AsyncParsableCommand {
         fitConnectionsToOpenFileLimit(&limits, logger: logger)
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
-            dataDirectory: storage.resolvedDataDirectory, limits: limits, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            dataDirectory: storage.resolvedDataDirectory, databaseURL: storage.resolvedDatabaseURL, limits: limits,
+            logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         if let seedAuthorities {
-            try await Authorities.Import.seed(from: seedAuthorities, dataDirectory: storage.resolvedDataDirectory, logger: logger)
+            try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }
-        let app = try await exitOnServiceError { try buildApplication(configuration) }
-        logger.info("data directory \(configuration.dataDirectory)")
+        let app = try await exitOnServiceError(configuration) { try await buildApplication(configuration) }
+        logger.info("serving the \(Backend.describe(configuration))")
         do {
             try await app.runService()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
@@ -102,18 +123,10 @@ struct Invite: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "casesync-server")
-        logger.logLevel = .warning
-        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
-        let store = try await exitOnServiceError { try openStore(configuration, logger: logger) }
-        let invitation: Invitation
-        if let account {
-            invitation = try await exitOnServiceError { try await store.inviteDevice(accountId: account, validFor: days) }
-        } else {
-            invitation = try await exitOnServiceError {
-                try await store.invite(
-                    role: ActorRole(rawValue: role!)!, authorityId: authority, displayName: name!, validFor: days)
-            }
+        let (account, role, authority, name, days) = (account, role, authority, name, days)
+        let invitation = try await storage.withStore { store in
+            if let account { return try await store.inviteDevice(accountId: account, validFor: days) }
+            return try await store.invite(role: ActorRole(rawValue: role!)!, authorityId: authority, displayName: name!, validFor: days)
         }
         if json {
             let object = ["accountId": invitation.accountId, "code": invitation.code, "expiresAt": invitation.expiresAt.description]
@@ -132,11 +145,8 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        var logger = Logger(label: "casesync-server")
-        logger.logLevel = .warning
-        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
-        _ = try await exitOnServiceError { try openStore(configuration, logger: logger) }
-        print("database at \(configuration.databasePath) is up to date")
+        try await storage.withStore { _ in }
+        print("the \(Backend.describe(storage.configuration)) is up to date")
     }
 }
 
@@ -152,26 +162,25 @@ struct Compact: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "casesync-server")
-        logger.logLevel = .warning
-        let configuration = ServerConfiguration(dataDirectory: storage.resolvedDataDirectory)
-        let store = try await exitOnServiceError { try openStore(configuration, logger: logger) }
-        let report = try await exitOnServiceError { try await store.compact(retentionDays: retentionDays) }
+        let retentionDays = retentionDays
+        let report = try await storage.withStore { try await $0.compact(retentionDays: retentionDays) }
         print("removed \(report.tombstonesRemoved) deletion record(s); cursors below \(report.compactedThrough) will pull again in full")
     }
 }
 
-/// Runs `body`, turning a service error (or a database that cannot be opened) into a message on
+/// Runs `body`, turning a service error (or a database that cannot be used) into a message on
 /// standard error and exit code 1.
-func exitOnServiceError<T>(_ body: () async throws -> T) async throws -> T {
+func exitOnServiceError<T>(_ configuration: ServerConfiguration = ServerConfiguration(), _ body: () async throws -> T)
+    async throws -> T
+{
     do {
         return try await body()
     } catch let error as ServiceError {
         FileHandle.standardError.write(Data("casesync-server: \(error.message)\n".utf8))
         throw ExitCode.failure
-    } catch let error as DatabaseError {
-        FileHandle.standardError.write(
-            Data("casesync-server: the database cannot be used (\(error.resultCode)); check --data-dir and its permissions\n".utf8))
+    } catch {
+        guard let message = Backend.explain(error, configuration) else { throw error }
+        FileHandle.standardError.write(Data("casesync-server: \(message)\n".utf8))
         throw ExitCode.failure
     }
 }

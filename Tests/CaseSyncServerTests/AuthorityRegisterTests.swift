@@ -2,6 +2,8 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
+import CaseSyncServerSQLite
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,8 +16,8 @@ import Testing
 struct AuthorityRegisterTests {
     static let version: HTTPFields = [HTTPField.Name(ProtocolVersion.headerName)!: "1"]
 
-    @Test func theRegisterIsPublicAndCacheable() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func theRegisterIsPublicAndCacheable(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await Application(router: server.router).test(.router) { client in
             let tag = try await client.execute(uri: "/authorities", method: .get, headers: Self.version) { response -> String in
                 #expect(response.status == .ok)
@@ -40,8 +42,8 @@ struct AuthorityRegisterTests {
         #expect(try await server.store.authorityRegister().version != before)
     }
 
-    @Test func aMisspelledAuthorityIsRefusedOfflineWithTheClosestName() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aMisspelledAuthorityIsRefusedOfflineWithTheClosestName(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.client(.citizen, name: "Anna", transport: server.transport)
         #expect(try anna.authorities(search: "utrecht").map(\.id) == ["gm0344"])
         // Offline from here: nothing below talks to the server.
@@ -58,8 +60,8 @@ struct AuthorityRegisterTests {
         #expect(try anna.detail(caseId: id).authority?.name == "Gemeente Utrecht")
     }
 
-    @Test func theServerRefusesAnUnregisteredAuthorityWhateverTheDeviceSays() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func theServerRefusesAnUnregisteredAuthorityWhateverTheDeviceSays(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")
@@ -72,8 +74,8 @@ struct AuthorityRegisterTests {
         }
     }
 
-    @Test func officersOnlyForARegisteredAuthority() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func officersOnlyForARegisteredAuthority(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         await #expect {
             try await server.store.invite(role: .officer, authorityId: "gemeente-utrech", displayName: "Olga", validFor: 7)
         } throws: { error in
@@ -83,8 +85,8 @@ struct AuthorityRegisterTests {
         _ = try await server.store.invite(role: .officer, authorityId: "gm0344", displayName: "Olga", validFor: 7)
     }
 
-    @Test func aCaseWhoseAuthorityLeavesTheRegisterIsFlagged() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aCaseWhoseAuthorityLeavesTheRegisterIsFlagged(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.client(.citizen, name: "Anna", transport: server.transport)
         let id = try anna.createObjection(authorityId: "gm0193", fields: Self.fields, submit: true)
         try await anna.sync(transport: server.transport)

@@ -1,6 +1,7 @@
 import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
 import Foundation
 import Testing
 
@@ -30,8 +31,8 @@ struct AuthorizationMatrixTests {
         ]
     }
 
-    @Test func noLeaksAndNoOracles() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func noLeaksAndNoOracles(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")

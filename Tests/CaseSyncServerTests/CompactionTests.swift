@@ -2,12 +2,14 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
+import CaseSyncServerSQLite
 import Testing
 
 @Suite("Tombstones and compaction")
 struct CompactionTests {
-    @Test func aClientOlderThanTheHorizonResyncsAndKeepsItsPendingEdits() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aClientOlderThanTheHorizonResyncsAndKeepsItsPendingEdits(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let transport = server.transport
         let phone = try await server.client(.citizen, name: "Anna", transport: transport)
         let anna = try #require(try phone.account()).account.id
@@ -37,8 +39,8 @@ struct CompactionTests {
         #expect(try phone.localChecksum() == laptop.localChecksum())
     }
 
-    @Test func compactionKeepsTombstonesInsideTheRetention() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func compactionKeepsTombstonesInsideTheRetention(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
@@ -53,8 +55,8 @@ struct CompactionTests {
 
 @Suite("Compaction horizons are per scope")
 struct CompactionScopeTests {
-    @Test func anotherScopesCompactionDoesNotForceAResync() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func anotherScopesCompactionDoesNotForceAResync(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
         _ = try await server.transport.push(PushRequest(stamping: bert.clientId, mutations: [.create(1, caseId: testId("b", by: bert.clientId))]), token: bert.token)

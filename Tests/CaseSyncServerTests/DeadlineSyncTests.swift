@@ -2,13 +2,14 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
 import Foundation
 import Testing
 
 @Suite("Deadlines across devices")
 struct DeadlineSyncTests {
-    @Test func anOfficersPostponementReachesTheCitizenAndMovesTheDeadlineThere() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func anOfficersPostponementReachesTheCitizenAndMovesTheDeadlineThere(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.client(.citizen, name: "Anna", transport: http)

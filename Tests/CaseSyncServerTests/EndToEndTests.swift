@@ -2,14 +2,15 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
 import Foundation
 import Testing
 
 /// Real clients over real HTTP against a live server on an ephemeral port of 127.0.0.1.
 @Suite("End to end over HTTP")
 struct EndToEndTests {
-    @Test func twoDevicesAndAnOfficerConvergeAfterConcurrentOfflineEdits() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func twoDevicesAndAnOfficerConvergeAfterConcurrentOfflineEdits(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let phone = try await server.client(.citizen, name: "Anna", transport: http)
@@ -73,8 +74,8 @@ struct EndToEndTests {
         }
     }
 
-    @Test func aCitizenCannotReadOrChangeAnothersCase() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aCitizenCannotReadOrChangeAnothersCase(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.client(.citizen, name: "Anna", transport: http)
@@ -99,8 +100,8 @@ struct EndToEndTests {
         }
     }
 
-    @Test func aDuplicatedPushOverHTTPChangesNothing() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aDuplicatedPushOverHTTPChangesNothing(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             let anna = try await server.device(.citizen, name: "Anna")
@@ -112,8 +113,8 @@ struct EndToEndTests {
         }
     }
 
-    @Test func everythingButSyncWorksWithTheServerDownAndNothingIsLost() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func everythingButSyncWorksWithTheServerDownAndNothingIsLost(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let client = try await server.live { url in
             try await server.client(.citizen, name: "Anna", transport: HTTPTransport(baseURL: url))
         }

@@ -2,6 +2,8 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
+import CaseSyncServerSQLite
 import Foundation
 import Hummingbird
 import Logging
@@ -146,8 +148,8 @@ struct HostileInputTests {
         }
     }
 
-    @Test func aDeviceWhoseClockRunsAheadCorrectsItselfAndSyncs() async throws {
-        let server = try TestServer(determinism: Determinism(stepMillis: 0))
+    @Test(arguments: StoreBackend.underTest) func aDeviceWhoseClockRunsAheadCorrectsItselfAndSyncs(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend, determinism: Determinism(stepMillis: 0))
         try await server.live { url in
             let http = HTTPTransport(baseURL: url)
             // The device's clock is an hour ahead of the server's.
@@ -171,8 +173,8 @@ struct HostileInputTests {
         }
     }
 
-    @Test func aCorrectedClockKeepsTheReadingsTheServerMayHaveApplied() async throws {
-        let server = try TestServer(determinism: Determinism(stepMillis: 0))
+    @Test(arguments: StoreBackend.underTest) func aCorrectedClockKeepsTheReadingsTheServerMayHaveApplied(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend, determinism: Determinism(stepMillis: 0))
         let lead = Mutex<Int64>(180_000) // the device's clock: three minutes ahead, within the allowance
         let start = try #require(Timestamp(iso8601: "2026-03-02T09:00:00.000Z")).millisecondsSince1970
         let ids = Determinism()

@@ -1,6 +1,8 @@
 import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerApp
+import CaseSyncServerSQLite
 import Foundation
 import GRDB
 import Testing
@@ -17,10 +19,10 @@ struct MigrationTests {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let configuration = ServerConfiguration(dataDirectory: root.appendingPathComponent("data/nested").path)
-        let store = try openStore(configuration, logger: quietLogger)
+        let store = try Backend.openSQLite(configuration, logger: quietLogger)
         let invitation = try await store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
         // Opening again applies nothing twice and keeps the data.
-        let reopened = try openStore(configuration, logger: quietLogger)
+        let reopened = try Backend.openSQLite(configuration, logger: quietLogger)
         let device = try await reopened.redeem(RedeemRequest(code: invitation.code, deviceName: nil))
         #expect(device.account.displayName == "Anna")
         let queue = try DatabaseQueue(path: configuration.databasePath)

@@ -1,11 +1,13 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
+import CaseSyncServerSQLite
 import Testing
 
-@Suite("Push and pull against the SQLite store")
+@Suite("Push and pull, against each store")
 struct PushPullTests {
-    @Test func aDuplicatedPushReturnsTheFirstOutcomesAndChangesNothing() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aDuplicatedPushReturnsTheFirstOutcomesAndChangesNothing(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         let push = PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("case-a", by: anna.clientId)), .submit(2, caseId: testId("case-a", by: anna.clientId))])
         let first = try await server.transport.push(push, token: anna.token)
@@ -28,8 +30,8 @@ struct PushPullTests {
         #expect(mixed.lastMutationId == 3)
     }
 
-    @Test func aGapInMutationIdsIsRefusedWholeAndNamesTheExpectedId() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aGapInMutationIdsIsRefusedWholeAndNamesTheExpectedId(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
@@ -43,8 +45,8 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
     }
 
-    @Test func aReusedMutationIdWithOtherContentIsRefusedWhole() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aReusedMutationIdWithOtherContentIsRefusedWhole(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let before = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
@@ -59,8 +61,8 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
     }
 
-    @Test func malformedBatchesAreRefused() async throws {
-        let server = try TestServer(limits: ProtocolLimits(maxMutationsPerPush: 2))
+    @Test(arguments: StoreBackend.underTest) func malformedBatchesAreRefused(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend, limits: ProtocolLimits(maxMutationsPerPush: 2))
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
         let cases: [(PushRequest, ErrorCode)] = [
@@ -79,8 +81,8 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.isEmpty)
     }
 
-    @Test func aRejectedMutationDoesNotBlockTheOnesBehindIt() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aRejectedMutationDoesNotBlockTheOnesBehindIt(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         let receive = Mutation(
             mutationId: 3, caseId: testId("a", by: anna.clientId), baseVersion: 2, hlc: HLCTimestamp(millis: 5_000, counter: 0, node: "t"),
@@ -96,8 +98,8 @@ struct PushPullTests {
         #expect(response.lastMutationId == 4)
     }
 
-    @Test func eachSideSeesOnlyItsOwnScope() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func eachSideSeesOnlyItsOwnScope(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         let bert = try await server.device(.citizen, name: "Bert")
         let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
@@ -128,8 +130,8 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.count == 3)
     }
 
-    @Test func pullPagesCoverEverythingOnceAndTheLastCarriesTheChecksum() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func pullPagesCoverEverythingOnceAndTheLastCarriesTheChecksum(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         let mutations = (1...25).map { Mutation.create(Int64($0), caseId: testId("case-\($0)", by: anna.clientId)) }
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: mutations), token: anna.token)
@@ -155,8 +157,8 @@ struct PushPullTests {
         #expect(idle.changes.isEmpty && idle.cursor == cursor && idle.checksum == accumulator.checksum)
     }
 
-    @Test func badCursorsAreNamed() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func badCursorsAreNamed(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         for (cursor, code) in [("abc", ErrorCode.invalidCursor), ("-1", .invalidCursor), ("999", .resyncRequired)] {
             await #expect {
@@ -168,8 +170,8 @@ struct PushPullTests {
         }
     }
 
-    @Test func aDeletedDraftLeavesTombstonesAndTheChecksumDropsIt() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aDeletedDraftLeavesTombstonesAndTheChecksumDropsIt(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let first = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
@@ -182,8 +184,8 @@ struct PushPullTests {
         #expect(second.checksum == StateChecksum(count: 0, sum: 0))
     }
 
-    @Test func loginCodesWorkOnceAndTokensAreChecked() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func loginCodesWorkOnceAndTokensAreChecked(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
         let lowerCase = invitation.code.lowercased().replacingOccurrences(of: "-", with: " ")
         let device = try await server.transport.redeem(RedeemRequest(code: lowerCase, deviceName: nil))
@@ -207,8 +209,8 @@ struct PushPullTests {
 
 @Suite("Record ids")
 struct RecordIdTests {
-    @Test func aNewCaseCannotTakeTheIdOfAnotherRecord() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aNewCaseCannotTakeTheIdOfAnotherRecord(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let anna = try await server.device(.citizen, name: "Anna")
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         let page = try await server.transport.pull(cursor: nil, limit: nil, token: anna.token)
@@ -231,8 +233,8 @@ struct RecordIdTests {
 
 @Suite("Deleting a draft")
 struct DraftDeletionTests {
-    @Test func aDeletedDraftTakesItsConflictRecordsWithIt() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func aDeletedDraftTakesItsConflictRecordsWithIt(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         let phone = try await server.device(.citizen, name: "Anna")
         let laptop = try await server.device(of: phone.account.id)
         _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [.create(1, caseId: testId("a", by: phone.clientId))]), token: phone.token)

@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -16,8 +17,8 @@ struct RouteTests {
         return envelope?.error.code
     }
 
-    @Test func discoveryNamesVersionsAndLimits() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func discoveryNamesVersionsAndLimits(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await Application(router: server.router).test(.router) { client in
             try await client.execute(uri: "/.well-known/casesync", method: .get) { response in
                 #expect(response.status == .ok)
@@ -46,8 +47,8 @@ struct RouteTests {
         }
     }
 
-    @Test func versionNegotiation() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func versionNegotiation(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await Application(router: server.router).test(.router) { client in
             try await client.execute(uri: "/sync/pull", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -63,8 +64,8 @@ struct RouteTests {
         }
     }
 
-    @Test func badBodiesGetStableCodesAndNameTheProblem() async throws {
-        let server = try TestServer(limits: ProtocolLimits(maxBodyBytes: 2_000))
+    @Test(arguments: StoreBackend.underTest) func badBodiesGetStableCodesAndNameTheProblem(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend, limits: ProtocolLimits(maxBodyBytes: 2_000))
         let anna = try await server.device(.citizen, name: "Anna")
         var authorized = Self.version
         authorized[.authorization] = "Bearer \(anna.token)"
@@ -99,8 +100,8 @@ struct RouteTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token).changes.isEmpty)
     }
 
-    @Test func unknownEndpointsAndMissingTokensAnswerInJSON() async throws {
-        let server = try TestServer()
+    @Test(arguments: StoreBackend.underTest) func unknownEndpointsAndMissingTokensAnswerInJSON(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
         try await Application(router: server.router).test(.router) { client in
             try await client.execute(uri: "/nowhere", method: .get) { response in
                 #expect(response.status == .notFound)

@@ -1,24 +1,14 @@
 import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
+import CaseSyncTesting
 import Foundation
 import GRDB
 import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
-
-/// A seeded generator (SplitMix64): the same seed gives the same sequence.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Time, ids and random bytes that replay exactly: the clock moves one second per reading, ids count up.
 final class Determinism: Sendable {
@@ -72,17 +62,32 @@ var quietLogger: Logger {
     return logger
 }
 
-/// A server on an in-memory SQLite database with deterministic time and ids.
+/// A server with deterministic time and ids: on an in-memory SQLite database, or on a schema of its
+/// own in the run's PostgreSQL (the store contract: the same test against each `StoreBackend`).
 struct TestServer {
-    let store: SQLiteSyncStore
+    let store: any SyncStore
     let service: SyncService
     let determinism: Determinism
+    let backend: StoreBackend
+    /// Keeps the store's pool running as long as the server is used.
+    let lifetime: StoreLifetime
 
     init(limits: ProtocolLimits = .init(), determinism: Determinism = Determinism()) throws {
         self.determinism = determinism
-        store = try SQLiteSyncStore(writer: DatabaseQueue(), environment: determinism.server, limits: limits, logger: quietLogger)
-        service = SyncService(store: store, limits: limits)
+        let store = try SQLiteSyncStore(writer: DatabaseQueue(), environment: determinism.server, limits: limits, logger: quietLogger)
         try store.seedAuthorities(starterAuthorities)
+        self.store = store
+        service = SyncService(store: store, limits: limits)
+        backend = .sqlite
+        lifetime = StoreLifetime()
+    }
+
+    init(_ backend: StoreBackend, limits: ProtocolLimits = .init(), determinism: Determinism = Determinism()) async throws {
+        self.determinism = determinism
+        (store, lifetime) = try await backend.makeStore(environment: determinism.server, limits: limits, logger: quietLogger)
+        try await store.addAuthorities(starterAuthorities, replacingAll: false)
+        service = SyncService(store: store, limits: limits)
+        self.backend = backend
     }
 
     var transport: InProcessTransport { InProcessTransport(service: service) }

@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
 import Foundation
 import HTTPTypes
 import Hummingbird

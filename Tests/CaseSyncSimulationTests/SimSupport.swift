@@ -1,6 +1,7 @@
 import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
 import Foundation
 import Synchronization
 

@@ -2,6 +2,7 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
 import Foundation
 
 extension SimWorld {

@@ -2,6 +2,7 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
 import Foundation
 
 /// One device in the simulation: a real client on a real SQLite file, behind a faulty network.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseSyncCore
 import CaseSyncServer
+import CaseSyncServerSQLite
 import CaseSyncSQLite
 import Foundation
 import GRDB

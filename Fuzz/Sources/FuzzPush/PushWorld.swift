@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerSQLite
 import Dispatch
 import GRDB
 import Logging

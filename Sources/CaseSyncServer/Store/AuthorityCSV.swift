@@ -27,7 +27,7 @@ public enum AuthorityCSV {
                 throw ServiceError(.invalidRequest, "line \(line): authority \(authority.id) is in the file twice")
             }
             do {
-                try SQLiteSyncStore.check(authority)
+                try AuthorityRules.check(authority)
             } catch let error as ServiceError {
                 throw ServiceError(.invalidRequest, "line \(line): \(error.message)")
             }

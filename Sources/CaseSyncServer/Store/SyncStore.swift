@@ -1,4 +1,5 @@
 import CaseSyncProtocol
+import Synchronization
 
 /// A device's authenticated session: which client it is and whose account.
 public struct Session: Sendable, Hashable {
@@ -18,8 +19,11 @@ public struct Invitation: Sendable, Hashable {
     public var expiresAt: Timestamp
 }
 
-/// Where the server keeps accounts, cases and the change sequence. One adapter per backend;
-/// every adapter passes the same tests.
+/// Where the server keeps accounts, cases and the change feed. One adapter per backend (the
+/// embedded SQLite default, PostgreSQL for several instances); every adapter passes the same contract
+/// tests. What the protocol decides — validation, exactly-once, the rules, scopes, checksums, pages —
+/// is decided above the adapters (`PushPlanner`, `PullPage`, `AccountRules`, `AuthorityRules`,
+/// `CompactionPlan`); an adapter reads and writes what they ask, in its transactions.
 public protocol SyncStore: Sendable {
     /// Creates an account and a login code for its first device.
     func invite(role: ActorRole, authorityId: String?, displayName: String, validFor days: Int) async throws -> Invitation
@@ -35,4 +39,38 @@ public protocol SyncStore: Sendable {
     func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse
     /// The register of authorities this server serves.
     func authorityRegister() async throws -> AuthorityRegister
+    /// Adds authorities to the register, or replaces those with the same id; with `replacingAll`, the
+    /// register becomes exactly `authorities`.
+    func addAuthorities(_ authorities: [Authority], replacingAll: Bool) async throws
+    /// Takes an authority out of the register. Its cases stay; devices show them as flagged.
+    func removeAuthority(id: String) async throws
+    /// Drops tombstones older than the retention.
+    func compact(retentionDays: Int) async throws -> CompactionReport
+    /// The citizen scopes whose running byte count differs from the bytes their records hold (none,
+    /// unless something wrote records behind the store's back).
+    func storageCountMismatches() async throws -> [String]
+}
+
+extension SyncStore {
+    /// Adds authorities to the register, or replaces those with the same id.
+    public func addAuthorities(_ authorities: [Authority]) async throws {
+        try await addAuthorities(authorities, replacingAll: false)
+    }
+}
+
+/// A bounded in-memory map of token hash → session, so a sync does not read the accounts every time.
+public final class SessionCache: Sendable {
+    private let entries = Mutex([String: Session]())
+    private let capacity = 50_000
+
+    public init() {}
+
+    public func get(_ tokenHash: String) -> Session? { entries.withLock { $0[tokenHash] } }
+
+    public func put(_ tokenHash: String, _ session: Session) {
+        entries.withLock {
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0[tokenHash] = session
+        }
+    }
 }

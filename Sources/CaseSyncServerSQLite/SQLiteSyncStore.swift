@@ -1,5 +1,6 @@
 import CaseSyncDomain
 import CaseSyncProtocol
+import CaseSyncServer
 import Foundation
 import GRDB
 import Logging
@@ -94,21 +95,6 @@ final class Checkpointer: Sendable {
                 logger.warning("background checkpoint failed (the writer will checkpoint instead): \(error)")
             }
             state.withLock { $0.running = false }
-        }
-    }
-}
-
-/// A bounded in-memory map of token hash → session.
-final class SessionCache: Sendable {
-    private let entries = Mutex([String: Session]())
-    private let capacity = 50_000
-
-    func get(_ tokenHash: String) -> Session? { entries.withLock { $0[tokenHash] } }
-
-    func put(_ tokenHash: String, _ session: Session) {
-        entries.withLock {
-            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
-            $0[tokenHash] = session
         }
     }
 }

@@ -1,6 +1,7 @@
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncSQLite
+import CaseSyncServer
 import Foundation
 import GRDB
 

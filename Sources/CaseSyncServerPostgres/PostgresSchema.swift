@@ -1,0 +1,134 @@
+import CaseSyncServer
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, the same tables as the SQLite store's (types aside) and the change feed's
+/// counter. Released migrations are never edited; a change is a new one. Instances that start
+/// together migrate once: the first takes an advisory lock, the others wait for it and find the
+/// work done.
+enum PostgresSchema {
+    static let migrations: [(name: String, sql: [String])] = [
+        (
+            "v1: accounts, devices, records, outcomes, digests, horizons, authorities, change feed",
+            [
+                """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    role TEXT NOT NULL CHECK (role IN ('citizen', 'officer')),
+                    authority_id TEXT,
+                    display_name TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE login_codes (
+                    code_hash TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    expires_at BIGINT NOT NULL,
+                    redeemed_at BIGINT
+                )
+                """,
+                """
+                CREATE TABLE devices (
+                    client_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    token_hash TEXT NOT NULL UNIQUE,
+                    device_name TEXT,
+                    created_at BIGINT NOT NULL,
+                    last_mutation_id BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                // The first outcome of every mutation, so a repeated push answers the same.
+                """
+                CREATE TABLE mutation_outcomes (
+                    client_id TEXT NOT NULL,
+                    mutation_id BIGINT NOT NULL,
+                    outcome BYTEA NOT NULL,
+                    fingerprint BIGINT,
+                    PRIMARY KEY (client_id, mutation_id)
+                )
+                """,
+                // Current state of every record; seq is its place in the change feed.
+                """
+                CREATE TABLE records (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    case_id TEXT NOT NULL,
+                    citizen_id TEXT,
+                    authority_id TEXT,
+                    seq BIGINT NOT NULL UNIQUE,
+                    version BIGINT NOT NULL,
+                    deleted BOOLEAN NOT NULL DEFAULT FALSE,
+                    body BYTEA,
+                    changed_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX records_citizen_seq ON records (citizen_id, seq) WHERE citizen_id IS NOT NULL",
+                "CREATE INDEX records_authority_seq ON records (authority_id, seq) WHERE authority_id IS NOT NULL",
+                "CREATE INDEX records_case ON records (case_id)",
+                "CREATE INDEX records_tombstones ON records (changed_at) WHERE deleted",
+                """
+                CREATE TABLE scope_digests (
+                    scope TEXT PRIMARY KEY,
+                    count BIGINT NOT NULL,
+                    sum BIGINT NOT NULL,
+                    bytes BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE TABLE scope_horizons (scope TEXT PRIMARY KEY, compacted_through BIGINT NOT NULL)",
+                """
+                CREATE TABLE authorities (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    postal_address TEXT NOT NULL,
+                    tax_official TEXT
+                )
+                """,
+                // The change feed's last place, and the newest change compaction dropped. A push takes
+                // its places from last_seq at the end of its transaction and holds the row's lock until
+                // it commits: pushes commit in the order of their places (PROTOCOL.md §9).
+                """
+                CREATE TABLE change_feed (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    last_seq BIGINT NOT NULL,
+                    compacted_through BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                "INSERT INTO change_feed (id, last_seq) VALUES (1, 0)",
+            ]
+        )
+    ]
+
+    /// Applies the migrations not yet applied, each in its own transaction.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            // One instance migrates at a time (the lock ends with the transaction).
+            try await connection.query("SELECT pg_advisory_xact_lock(2071966)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            var applied: Set<String> = []
+            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
+            }
+        }
+    }
+
+    /// The migrations applied so far, oldest first.
+    static func applied(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        var names: [String] = []
+        let rows = try await client.query(
+            "SELECT name FROM schema_migrations ORDER BY applied_at, name", logger: logger)
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+}

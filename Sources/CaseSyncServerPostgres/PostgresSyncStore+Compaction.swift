@@ -1,0 +1,69 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import PostgresNIO
+
+extension PostgresSyncStore {
+    /// Drops tombstones older than the retention horizon (see `SQLiteSyncStore.compact`). It takes the
+    /// change feed's row first, so no push writes while it runs.
+    public func compact(retentionDays: Int) async throws -> CompactionReport {
+        let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: environment.now())
+        let logger = logger
+        return try await transaction { connection in
+            try await connection.query("SELECT last_seq FROM change_feed WHERE id = 1 FOR UPDATE", logger: logger)
+            var tombstones: [CompactionPlan.Tombstone] = []
+            let rows = try await connection.query(
+                """
+                DELETE FROM records WHERE deleted AND changed_at < \(horizon)
+                RETURNING seq, citizen_id, authority_id, COALESCE(length(body), 0)
+                """, logger: logger)
+            for try await (seq, citizen, authority, bytes) in rows.decode((Int64, String?, String?, Int32).self) {
+                tombstones.append(.init(seq: seq, citizenId: citizen, authorityId: authority, bytes: Int64(bytes)))
+            }
+            let plan = CompactionPlan(tombstones)
+            if !plan.horizons.isEmpty {
+                let horizons = plan.horizons.sorted { $0.key < $1.key }
+                try await connection.query(
+                    """
+                    INSERT INTO scope_horizons (scope, compacted_through)
+                    SELECT * FROM UNNEST(\(horizons.map(\.key))::TEXT[], \(horizons.map(\.value))::BIGINT[])
+                    ON CONFLICT (scope) DO UPDATE
+                        SET compacted_through = GREATEST(scope_horizons.compacted_through, excluded.compacted_through)
+                    """, logger: logger)
+            }
+            for (scope, bytes) in plan.freed.sorted(by: { $0.key < $1.key }) {
+                try await connection.query("UPDATE scope_digests SET bytes = bytes - \(bytes) WHERE scope = \(scope)", logger: logger)
+            }
+            var through: Int64 = 0
+            let feed = try await connection.query(
+                """
+                UPDATE change_feed SET compacted_through = GREATEST(compacted_through, \(plan.newest ?? 0)) WHERE id = 1
+                RETURNING compacted_through
+                """, logger: logger)
+            for try await value in feed.decode(Int64.self) { through = value }
+            return CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
+        }
+    }
+
+    /// The citizen scopes whose running byte count differs from the bytes their records hold.
+    public func storageCountMismatches() async throws -> [String] {
+        var scopes: [String] = []
+        let rows = try await client.query(
+            """
+            SELECT d.scope FROM scope_digests d
+            WHERE d.scope LIKE 'c:%' AND d.bytes != (
+                SELECT COALESCE(SUM(length(body)), 0) FROM records WHERE citizen_id = substr(d.scope, 3))
+            """, logger: logger)
+        for try await scope in rows.decode(String.self) { scopes.append(scope) }
+        return scopes
+    }
+
+    /// Creates the tables, or adds what newer versions need.
+    public func migrate() async throws {
+        try await PostgresSchema.migrate(client, logger: logger)
+    }
+
+    /// The migrations applied, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        try await PostgresSchema.applied(client, logger: logger)
+    }
+}

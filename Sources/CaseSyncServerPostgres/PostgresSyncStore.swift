@@ -1,0 +1,117 @@
+import CaseSyncDomain
+import CaseSyncProtocol
+import CaseSyncServer
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The store for several server instances: one PostgreSQL database that every instance shares,
+/// through a pool of connections (postgres-nio's `PostgresClient`). It runs as a service: its pool
+/// lives while `run()` does, and ends with a graceful shutdown.
+public struct PostgresSyncStore: SyncStore, Service {
+    let client: PostgresClient
+    let environment: ServerEnvironment
+    let limits: ProtocolLimits
+    let logger: Logger
+    /// Sessions by token hash, so a sync does not read the accounts table every time.
+    let sessions = SessionCache()
+
+    /// A store over the database at `url` (`postgres://user[:password]@host[:port]/database`, with
+    /// `?sslmode=disable|prefer|require` and libpq's `options`). Call `run()` (or add the store to a service group) before
+    /// using it, and `migrate()` once.
+    public init(
+        url: String, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), maxConnections: Int = 20,
+        logger: Logger
+    ) throws {
+        var configuration = try Self.configuration(url: url)
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = min(2, maxConnections)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.environment = environment
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Runs the pool until the task is cancelled or the service group shuts down.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Runs `body` with the pool running, then stops it: for commands that use the store once.
+    public func whileRunning<T: Sendable>(_ body: (PostgresSyncStore) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await self.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(self)
+        }
+    }
+
+    /// The pool's configuration from a `postgres://` URL.
+    static func configuration(url text: String) throws -> PostgresClient.Configuration {
+        guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+            let host = url.host, !host.isEmpty, let user = url.user, !user.isEmpty
+        else {
+            throw ServiceError(
+                .invalidRequest, "a database URL looks like postgres://user:password@host:5432/casesync (the user and host are needed)")
+        }
+        let database = String(url.path.drop(while: { $0 == "/" }))
+        let mode = url.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require": tls = .require(.makeClientConfiguration())
+        default: throw ServiceError(.invalidRequest, "sslmode must be disable, prefer or require")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: url.port ?? 5432, username: user.removingPercentEncoding ?? user,
+            password: url.password?.removingPercentEncoding, database: database.isEmpty ? user : database, tls: tls)
+        // Settings for every connection, as libpq takes them: ?options=-c%20search_path%3Dcasesync
+        if let options = url.queryItems?.first(where: { $0.name == "options" })?.value {
+            configuration.options.additionalStartupParameters = [("options", options)]
+        }
+        return configuration
+    }
+
+    /// Runs `body` in a transaction, again (up to five times, after a short random wait) when
+    /// PostgreSQL ends it for a conflict with a concurrent one: a deadlock, a serialization failure, or
+    /// a record id inserted by another transaction at the same time.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                // The error that ended the transaction: the body's own (a refusal), or the database's.
+                let cause = error.closureError ?? error.commitError ?? error.beginError ?? error
+                guard attempt < 5, let database = cause as? PSQLError, Self.isRetryable(database) else { throw cause }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
+            }
+        }
+    }
+
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return ["40001", "40P01", "23505"].contains(state)
+    }
+
+    /// Runs `body` in one read-only snapshot (REPEATABLE READ): every statement sees the same state.
+    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+}
