@@ -11,16 +11,28 @@ public struct ServerEnvironment: Sendable {
     /// far. Throwing here aborts the transaction as a crash would: fault-injection tests use it to stop
     /// the server in the middle of a batch. Does nothing by default.
     public var midPush: @Sendable (_ appliedSoFar: Int) throws -> Void
+    /// Called inside a push's transaction by a store whose pushes run side by side (PostgreSQL): once
+    /// its reads are done and once its changes have their places, before it commits. Concurrency tests
+    /// wait here a random while, so that commits would come out of order if anything allowed it. Does
+    /// nothing by default.
+    public var insidePush: @Sendable (_ stage: PushStage) async -> Void
+
+    public enum PushStage: Sendable {
+        case afterReads
+        case beforeCommit
+    }
 
     public init(
         now: @escaping @Sendable () -> Timestamp, makeId: @escaping @Sendable () -> String,
         randomBytes: @escaping @Sendable (Int) -> [UInt8],
-        midPush: @escaping @Sendable (_ appliedSoFar: Int) throws -> Void = { _ in }
+        midPush: @escaping @Sendable (_ appliedSoFar: Int) throws -> Void = { _ in },
+        insidePush: @escaping @Sendable (_ stage: PushStage) async -> Void = { _ in }
     ) {
         self.now = now
         self.makeId = makeId
         self.randomBytes = randomBytes
         self.midPush = midPush
+        self.insidePush = insidePush
     }
 
     /// The real clock, random UUIDs and the system's secure random source.

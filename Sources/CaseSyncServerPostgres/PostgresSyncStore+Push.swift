@@ -17,7 +17,7 @@ import PostgresNIO
 extension PostgresSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
-        let logger = logger
+        let (logger, insidePush) = (logger, environment.insidePush)
         return try await transaction { connection in
             var last: Int64 = 0
             let device = try await connection.query(
@@ -25,8 +25,10 @@ extension PostgresSyncStore {
             for try await value in device.decode(Int64.self) { last = value }
             let reads = try planner.reads(lastMutationId: last)
             let snapshot = try await Self.load(reads, clientId: session.clientId, connection, logger: logger)
+            await insidePush(.afterReads)
             let plan = try planner.plan(lastMutationId: last, snapshot: snapshot)
             try await Self.write(plan, clientId: session.clientId, now: planner.now, connection, logger: logger)
+            await insidePush(.beforeCommit)
             return plan.response
         }
     }

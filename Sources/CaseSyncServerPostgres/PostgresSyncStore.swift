@@ -40,12 +40,16 @@ public struct PostgresSyncStore: SyncStore, Service {
 
     /// Runs `body` with the pool running, then stops it: for commands that use the store once.
     public func whileRunning<T: Sendable>(_ body: (PostgresSyncStore) async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
+                signal.finish()
                 try await self.run()
                 return nil
             }
             defer { group.cancelAll() }
+            // The pool is asked for connections once its task runs.
+            for await _ in started {}
             return try await body(self)
         }
     }
