@@ -1,7 +1,9 @@
 import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerPostgres
 import CaseSyncServerSQLite
+import CaseSyncTesting
 import Foundation
 import Synchronization
 
@@ -54,17 +56,20 @@ final class SimSource: Sendable {
 /// An error the simulated server throws to stop in the middle of a push transaction.
 struct SimulatedCrash: Error {}
 
-/// The server: its real logic and its real SQLite file, restartable (closed and opened again) and
-/// crashable inside a push transaction.
+/// The server: its real logic and its real store — a SQLite file, or a PostgreSQL schema of its own —,
+/// restartable (closed and opened again) and crashable inside a push transaction.
 final class SimServer: Sendable {
-    let path: String
+    /// Where the store lives: a SQLite file's path, or a PostgreSQL URL.
+    let location: String
+    let backend: StoreBackend
     let source: SimSource
-    private let state: Mutex<(service: SyncService?, crashAfter: Int?, down: Bool)>
+    private let state: Mutex<(service: SyncService?, lifetime: StoreLifetime?, crashAfter: Int?, down: Bool)>
 
-    init(path: String, source: SimSource) throws {
-        self.path = path
+    init(backend: StoreBackend, location: String, source: SimSource) throws {
+        self.backend = backend
+        self.location = location
         self.source = source
-        state = Mutex((nil, nil, false))
+        state = Mutex((nil, nil, nil, false))
         try start()
     }
 
@@ -84,17 +89,31 @@ final class SimServer: Sendable {
         if crash { throw SimulatedCrash() }
     }
 
-    /// Opens the database file again (after a restart, or a crash that left it down).
+    /// Opens the store again (after a restart, or a crash that left it down): the SQLite file, or a new
+    /// pool to the PostgreSQL schema (the old one ends with its lifetime).
     func start() throws {
-        let store = try SQLiteSyncStore(path: path, environment: environment, limits: ProtocolLimits(), logger: simLogger)
+        let store: any SyncStore
+        var lifetime: StoreLifetime?
+        switch backend {
+        case .sqlite:
+            store = try SQLiteSyncStore(path: location, environment: environment, limits: ProtocolLimits(), logger: simLogger)
+        case .postgres:
+            let postgres = try PostgresSyncStore(url: location, environment: environment, maxConnections: 2, logger: simLogger)
+            lifetime = StoreLifetime(Task { try? await postgres.run() })
+            store = postgres
+        }
         state.withLock {
             $0.service = SyncService(store: store, limits: ProtocolLimits())
+            $0.lifetime = lifetime
             $0.down = false
         }
     }
 
     func restart() throws {
-        state.withLock { $0.service = nil }
+        state.withLock {
+            $0.service = nil
+            $0.lifetime = nil
+        }
         try start()
     }
 
@@ -104,7 +123,7 @@ final class SimServer: Sendable {
     func disarm() { state.withLock { $0.crashAfter = nil } }
 
     var isDown: Bool { state.withLock { $0.down } }
-    var store: SQLiteSyncStore? { state.withLock { $0.service?.store as? SQLiteSyncStore } }
+    var store: (any SyncStore)? { state.withLock { $0.service?.store } }
 
     /// The server as a transport, or nil while it is down.
     var transport: InProcessTransport? {

@@ -2,7 +2,9 @@ import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerPostgres
 import CaseSyncServerSQLite
+import CaseSyncTesting
 import Foundation
 
 /// One device in the simulation: a real client on a real SQLite file, behind a faulty network.
@@ -64,14 +66,22 @@ final class SimWorld {
     var findings: [String] = []
     var stats = (steps: 0, syncs: 0, failedSyncs: 0, serverRestarts: 0, serverCrashes: 0, clientRestarts: 0)
 
-    init(seed: UInt64) async throws {
+    init(seed: UInt64, backend: StoreBackend = .sqlite) async throws {
         source = SimSource(seed: seed)
         // Real SQLite files; on a memory file system where there is one, so thousands of schedules stay quick.
         let base = FileManager.default.fileExists(atPath: "/dev/shm")
             ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
         directory = base.appendingPathComponent("casesync-sim-\(seed)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        server = try SimServer(path: directory.appendingPathComponent("server.sqlite").path, source: source)
+        switch backend {
+        case .sqlite:
+            server = try SimServer(backend: .sqlite, location: directory.appendingPathComponent("server.sqlite").path, source: source)
+        case .postgres:
+            let url = try await TestPostgres.freshSchema()
+            let setup = try PostgresSyncStore(url: url, maxConnections: 1, logger: simLogger)
+            try await setup.whileRunning { try await $0.migrate() }
+            server = try SimServer(backend: .postgres, location: url, source: source)
+        }
         let store = try requireStore(server)
         try await store.addAuthorities([
             Authority(id: "gm0344", name: "Gemeente Utrecht", postalAddress: ["Postbus 16200", "3500 CE Utrecht"]),
@@ -103,7 +113,7 @@ final class SimWorld {
 }
 
 /// The store of a running server (a failed start is a broken harness, not a finding).
-func requireStore(_ server: SimServer) throws -> SQLiteSyncStore {
+func requireStore(_ server: SimServer) throws -> any SyncStore {
     guard let store = server.store else { throw SimulationFailure("the server did not start") }
     return store
 }

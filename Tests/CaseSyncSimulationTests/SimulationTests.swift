@@ -1,3 +1,4 @@
+import CaseSyncTesting
 import Foundation
 import Testing
 
@@ -11,6 +12,9 @@ struct SimulationTests {
     static let first = UInt64(environment["CASESYNC_SIM_FIRST_SEED"] ?? "") ?? 1
     static let steps = Int(environment["CASESYNC_SIM_STEPS"] ?? "") ?? 50
     static let batches = 16
+    /// Schedules on PostgreSQL (CASESYNC_SIM_POSTGRES_SEEDS, default 200), when the run has a cluster.
+    static let postgresTotal = Int(environment["CASESYNC_SIM_POSTGRES_SEEDS"] ?? "") ?? 200
+    static let postgresBatches = 4
 
     @Test(arguments: 0..<batches)
     func schedules(batch: Int) async throws {
@@ -28,9 +32,22 @@ struct SimulationTests {
         if !range.isEmpty { print("SIMULATION \(tally.summary)") }
     }
 
+    /// The same schedules (the first seeds) against the PostgreSQL store.
+    @Test(.enabled(if: StoreBackend.underTest.contains(.postgres)), arguments: 0..<postgresBatches)
+    func postgresSchedules(batch: Int) async throws {
+        guard Self.environment["CASESYNC_SIM_SEED"] == nil else { return }
+        let perBatch = (Self.postgresTotal + Self.postgresBatches - 1) / Self.postgresBatches
+        let range = (batch * perBatch)..<min(Self.postgresTotal, (batch + 1) * perBatch)
+        let tally = SimulationTally()
+        for offset in range {
+            tally.add(try await Self.run(seed: Self.first + UInt64(offset), printTrace: false, backend: .postgres))
+        }
+        if !range.isEmpty { print("SIMULATION on PostgreSQL \(tally.summary)") }
+    }
+
     @discardableResult
-    static func run(seed: UInt64, printTrace: Bool) async throws -> SimWorld {
-        let world = try await SimWorld(seed: seed)
+    static func run(seed: UInt64, printTrace: Bool, backend: StoreBackend = .sqlite) async throws -> SimWorld {
+        let world = try await SimWorld(seed: seed, backend: backend)
         try await world.run(steps: steps)
         try await world.checkInvariants()
         if printTrace || !world.findings.isEmpty {
@@ -38,7 +55,7 @@ struct SimulationTests {
             print("seed \(seed): \(world.stats)")
         }
         for finding in world.findings {
-            Issue.record("seed \(seed): \(finding)\nreplay: tools/simulate --seed \(seed)")
+            Issue.record("seed \(seed) on \(backend): \(finding)\nreplay: tools/simulate --seed \(seed)")
         }
         return world
     }
