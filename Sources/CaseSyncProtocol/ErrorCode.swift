@@ -39,6 +39,8 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     /// A request's body did not arrive within `requestTimeoutSeconds`.
     public static let requestTimeout = ErrorCode("request_timeout")
     public static let internalError = ErrorCode("internal_error")
+    /// The instance cannot use its database just now (`/health` says so, for load balancers).
+    public static let unavailable = ErrorCode("unavailable")
 
     // MARK: Mutation rejections (outcome `rejected`)
     public static let caseNotFound = ErrorCode("case_not_found")

@@ -32,6 +32,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .payloadTooLarge: .contentTooLarge
         case .requestTimeout: .requestTimeout
         case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
         default: .internalServerError
         }
     }

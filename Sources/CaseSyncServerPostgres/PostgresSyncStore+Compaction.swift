@@ -44,6 +44,29 @@ extension PostgresSyncStore {
         }
     }
 
+    /// Asks PostgreSQL for one row through the pool, for at most two seconds.
+    public func checkReady() async throws {
+        let (client, logger) = (client, logger)
+        let answered = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int32.self) {}
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard answered else { throw ServiceError(.unavailable, "the database does not answer") }
+    }
+
     /// The citizen scopes whose running byte count differs from the bytes their records hold.
     public func storageCountMismatches() async throws -> [String] {
         var scopes: [String] = []

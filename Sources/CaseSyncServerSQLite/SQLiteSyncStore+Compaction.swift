@@ -40,6 +40,14 @@ extension SQLiteSyncStore {
     /// The citizen scopes whose running byte count (the storage limit's) differs from the bytes their
     /// records hold: none, unless something wrote records behind the writer's back. The simulation
     /// checks it after every schedule.
+    public func checkReady() async throws {
+        do {
+            try await writer.read { db in try db.execute(sql: "SELECT 1 FROM server_state") }
+        } catch {
+            throw ServiceError(.unavailable, "the database cannot be read")
+        }
+    }
+
     public func storageCountMismatches() async throws -> [String] {
         try await writer.read { db in
             try String.fetchAll(

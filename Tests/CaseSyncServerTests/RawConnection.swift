@@ -31,6 +31,24 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(socket) }
 
+    /// A port of 127.0.0.1 that nothing listens on (one the system just handed out and took back).
+    static func unusedPort() throws -> Int {
+        let probe = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
+            }
+        }
+        guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// Sends bytes; false once the server has closed the connection.
     @discardableResult
     func send(_ text: String) -> Bool {

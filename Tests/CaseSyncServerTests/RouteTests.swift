@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerPostgres
 import CaseSyncTesting
 import Foundation
 import HTTPTypes
@@ -27,6 +28,33 @@ struct RouteTests {
                 #expect(discovery.limits == ProtocolLimits())
             }
         }
+    }
+
+    @Test(arguments: StoreBackend.underTest) func healthSaysTheDatabaseAnswers(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        try await Application(router: server.router).test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+            }
+        }
+    }
+
+    @Test func healthTakesAnInstanceWhoseDatabaseIsGoneOutOfRotation() async throws {
+        // A PostgreSQL store whose database does not listen: the instance runs, but cannot serve.
+        let port = try RawConnection.unusedPort()
+        let store = try PostgresSyncStore(url: "postgres://casesync@127.0.0.1:\(port)/casesync?sslmode=disable", logger: quietLogger)
+        let lifetime = StoreLifetime(Task { try? await store.run() })
+        let router = buildRouter(service: SyncService(store: store, limits: .init()))
+        let started = ContinuousClock.now
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(Self.errorCode(response) == .unavailable)
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the check is bounded")
+        _ = lifetime
     }
 
     @Test(arguments: [

@@ -25,7 +25,11 @@ struct SyncController {
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
-        router.get("/health") { _, _ in try json(["status": "ok"]) }
+        // Readiness: a load balancer takes an instance that cannot use its database out of rotation.
+        router.get("/health") { _, _ in
+            try await service.store.checkReady()
+            return try json(["status": "ok"])
+        }
         router.get("/.well-known/casesync") { _, _ in try json(service.discovery) }
         let versioned = router.group().add(middleware: ProtocolVersionMiddleware())
         // Public and cacheable: the register is the same for everyone, and a device that holds its

@@ -49,6 +49,9 @@ public protocol SyncStore: Sendable {
     /// The citizen scopes whose running byte count differs from the bytes their records hold (none,
     /// unless something wrote records behind the store's back).
     func storageCountMismatches() async throws -> [String]
+    /// Returns when the database answers a trivial query; throws `unavailable` when it does not
+    /// within a couple of seconds.
+    func checkReady() async throws
 }
 
 extension SyncStore {
