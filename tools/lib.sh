@@ -44,12 +44,13 @@ start_test_postgres() {
   TEST_POSTGRES_CTL="$bin/pg_ctl"
   local port
   port=$(free_port)
-  # The cluster lives as long as this run: fsync is off (a machine crash is not what the tests are
-  # about; a killed server process still loses nothing acknowledged), everything else as shipped.
+  # The cluster lives as long as this run. For the tests fsync is off (a machine crash is not what
+  # they are about; a killed server process still loses nothing acknowledged); POSTGRES_FSYNC=on keeps
+  # it on. Everything else as shipped.
   "${TEST_POSTGRES_AS[@]}" "$bin/initdb" -D "$TEST_POSTGRES_DIR/data" -U casesync --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$TEST_POSTGRES_DIR/initdb.log" 2>&1 || { cat "$TEST_POSTGRES_DIR/initdb.log" >&2; return 1; }
   "${TEST_POSTGRES_AS[@]}" "$TEST_POSTGRES_CTL" -D "$TEST_POSTGRES_DIR/data" -l "$TEST_POSTGRES_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $TEST_POSTGRES_DIR -c fsync=off -c max_connections=200" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $TEST_POSTGRES_DIR -c fsync=${POSTGRES_FSYNC:-off} -c max_connections=200" start >/dev/null \
     || { cat "$TEST_POSTGRES_DIR/server.log" >&2; return 1; }
   "${TEST_POSTGRES_AS[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U casesync casesync
   export CASESYNC_TEST_DATABASE_URL="postgres://casesync@127.0.0.1:$port/casesync"
