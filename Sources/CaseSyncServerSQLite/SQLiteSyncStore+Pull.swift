@@ -19,9 +19,9 @@ extension SQLiteSyncStore {
                                (SELECT sum FROM scope_digests WHERE scope = ?1)
                         """),
                 arguments: [scope, value])
-            var page = try PullPage(
+            var page = try PullPageBuilder(
                 cursor: cursor, limit: limit, maxPageBytes: maxPageBytes,
-                facts: PullPage.ScopeFacts(
+                facts: PullPageBuilder.ScopeFacts(
                     horizon: facts?[0] as Int64? ?? 0, latest: facts?[1] as Int64? ?? 0,
                     checksum: StateChecksum(count: facts?[2] as Int64? ?? 0, sum: UInt64(bitPattern: facts?[3] as Int64? ?? 0))))
             if page.needsRows {

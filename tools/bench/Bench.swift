@@ -79,17 +79,19 @@ struct RawInsert: AsyncParsableCommand {
 struct Push: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option(help: "Login codes of further devices that push at the same time.") var alsoCode: [String] = []
+    @Option(help: "Further instances of the same server: the devices take the URLs in turn.") var alsoUrl: [String] = []
     @Option var batch = 100
     @Option var mutations = 40_000
     @Option var authority = "gm0363"
 
     func run() async throws {
         let codes = [server.code] + alsoCode
+        let urls = [server.url] + alsoUrl
         let share = mutations / codes.count
         let start = ContinuousClock.now
         let sent = try await withThrowingTaskGroup(of: Int.self) { group in
-            for code in codes {
-                group.addTask { try await pushAll(code: code, mutations: share) }
+            for (index, code) in codes.enumerated() {
+                group.addTask { try await pushAll(code: code, url: urls[index % urls.count], mutations: share) }
             }
             return try await group.reduce(0, +)
         }
@@ -100,8 +102,8 @@ struct Push: AsyncParsableCommand {
         ])
     }
 
-    private func pushAll(code: String, mutations: Int) async throws -> Int {
-        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
+    private func pushAll(code: String, url: String, mutations: Int) async throws -> Int {
+        let transport = HTTPTransport(baseURL: URL(string: url)!)
         let device = try await transport.redeem(RedeemRequest(code: code, deviceName: "bench"))
         var next: Int64 = 1
         var sent = 0

@@ -22,7 +22,7 @@ public struct Invitation: Sendable, Hashable {
 /// Where the server keeps accounts, cases and the change feed. One adapter per backend (the
 /// embedded SQLite default, PostgreSQL for several instances); every adapter passes the same contract
 /// tests. What the protocol decides — validation, exactly-once, the rules, scopes, checksums, pages —
-/// is decided above the adapters (`PushPlanner`, `PullPage`, `AccountRules`, `AuthorityRules`,
+/// is decided above the adapters (`PushPlanner`, `PullPageBuilder`, `AccountRules`, `AuthorityRules`,
 /// `CompactionPlan`); an adapter reads and writes what they ask, in its transactions.
 public protocol SyncStore: Sendable {
     /// Creates an account and a login code for its first device.

@@ -2,8 +2,8 @@ import CaseSyncProtocol
 
 /// A pull, decided without a database: whether a cursor is one the scope's history can answer, and
 /// which changes a page carries. A store reads the scope's facts and its changes after the cursor in
-/// one snapshot, and offers them to a `PullPage` in order until it is full.
-public struct PullPage: Sendable {
+/// one snapshot, and offers them to a `PullPageBuilder` in order until it is full.
+public struct PullPageBuilder: Sendable {
     /// A scope's state at the pull's snapshot.
     public struct ScopeFacts: Sendable, Hashable {
         /// The newest tombstone compaction dropped from the scope (0 if none).
