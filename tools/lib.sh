@@ -54,6 +54,8 @@ start_test_postgres() {
     || { cat "$TEST_POSTGRES_DIR/server.log" >&2; return 1; }
   "${TEST_POSTGRES_AS[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U casesync casesync
   export CASESYNC_TEST_DATABASE_URL="postgres://casesync@127.0.0.1:$port/casesync"
+  # How a test stops and starts the cluster itself (the crash test restarts it mid-load).
+  export CASESYNC_TEST_POSTGRES_CTL="${TEST_POSTGRES_AS[*]} $TEST_POSTGRES_CTL -D $TEST_POSTGRES_DIR/data -l $TEST_POSTGRES_DIR/server.log"
   trap stop_test_postgres EXIT
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') for the tests on 127.0.0.1:$port"
 }

@@ -17,6 +17,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let refused = Code(rawValue: "refused")
         public static let server = Code(rawValue: "server")
         public static let unreachable = Code(rawValue: "unreachable")
+        /// The server answered, but could not take the request just now (5xx, or busy after every retry).
+        public static let unavailable = Code(rawValue: "unavailable")
         public static let integrity = Code(rawValue: "integrity")
     }
 
@@ -41,6 +43,10 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         switch error {
         case .unreachable(let reason):
             ClientError(.unreachable, "cannot reach the server (\(reason)); your changes are kept and will sync later")
+        case .server(let status, let body) where status >= 500 || status == 429:
+            ClientError(
+                .unavailable, "the server could not take this just now (\(body.message)); your changes are kept and will sync later",
+                ruleCode: body.code)
         case .server(_, let body):
             ClientError(.server, "the server refused: \(body.message)", ruleCode: body.code)
         case .invalidResponse(let reason):

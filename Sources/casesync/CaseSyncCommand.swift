@@ -56,13 +56,14 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Runs a command body, printing library errors as `casesync: message` with a non-zero exit code
-/// (3 when the server could not be reached, so scripts can tell "offline" from "refused").
+/// (3 when the server could not be reached or could not take the request just now, so scripts can tell
+/// "try again later" from "refused").
 func reporting<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as ClientError {
         FileHandle.standardError.write(Data("casesync: \(error.message)\n".utf8))
-        throw ExitCode(error.code == .unreachable ? 3 : 1)
+        throw ExitCode(error.code == .unreachable || error.code == .unavailable ? 3 : 1)
     } catch let error as CLIError {
         FileHandle.standardError.write(Data("casesync: \(error.message)\n".utf8))
         throw ExitCode(error.exitCode)

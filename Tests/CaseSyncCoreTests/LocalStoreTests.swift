@@ -149,6 +149,20 @@ struct LocalStoreTests {
         #expect(try client.pendingMutations().count == 1, "nothing is lost")
     }
 
+    @Test func aServerThatCannotServeJustNowIsRetriedThenReportedAsTemporary() async throws {
+        // A database failing over: the instance answers 503 (or 500) for a while.
+        let unavailable = SyncTransportError.server(status: 503, error: .init(code: .unavailable, message: "the database does not answer"))
+        let transport = ScriptedTransport(push: Array(repeating: .failure(unavailable), count: 4))
+        let client = try await Self.loggedIn(transport)
+        try client.createObjection(authorityId: "gm0344", fields: Self.fields, submit: false)
+        await #expect { try await client.sync(transport: transport) } throws: { error in
+            (error as? ClientError)?.code == .unavailable
+                && (error as? ClientError)?.message.contains("your changes are kept") == true
+        }
+        #expect(transport.log.withLock { $0.pushes.count } == RetryPolicy().maxAttempts, "retried with growing waits first")
+        #expect(try client.pendingMutations().count == 1, "nothing is lost")
+    }
+
     @Test func aChecksumMismatchMakesTheClientPullItsWholeScopeAgain() async throws {
         let good = [Self.serverCase(status: .received, version: 3, seq: 7)]
         let transport = ScriptedTransport(pull: [
