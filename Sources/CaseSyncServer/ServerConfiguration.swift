@@ -11,11 +11,14 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     public var limits: ProtocolLimits
     public var logLevel: Logger.Level
+    /// This instance's name in the access log (default: host name and port).
+    public var instance: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data", databaseURL: String? = nil,
-        limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info
+        limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info, instance: String? = nil
     ) {
+        self.instance = instance
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

@@ -6,7 +6,9 @@ import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import Metrics
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 
 /// The store a configuration names: PostgreSQL when it has a database URL, the embedded SQLite in
@@ -74,10 +76,24 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "casesync-server")
     logger.logLevel = configuration.logLevel
+    let registry = InstanceMetrics.registry
+    let observability = Observability(
+        instance: configuration.instance ?? "\(ProcessInfo.processInfo.hostName):\(configuration.port)", accessLog: logger,
+        exportMetrics: { registry.emitToBuffer() })
     if let url = configuration.databaseURL {
         let store = try await Backend.openPostgres(url: url, configuration, environment: environment, logger: logger)
-        return buildApplication(configuration, store: store, services: [store], now: environment.now, logger: logger)
+        return buildApplication(
+            configuration, store: store, services: [store], now: environment.now, logger: logger, observability: observability)
     }
     let store = try Backend.openSQLite(configuration, environment: environment, logger: logger)
-    return buildApplication(configuration, store: store, now: environment.now, logger: logger)
+    return buildApplication(configuration, store: store, now: environment.now, logger: logger, observability: observability)
+}
+
+/// The process's metrics, in Prometheus's format: swift-metrics is bootstrapped once, on first use.
+public enum InstanceMetrics {
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 }

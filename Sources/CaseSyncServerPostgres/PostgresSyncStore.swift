@@ -3,6 +3,7 @@ import CaseSyncProtocol
 import CaseSyncServer
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
@@ -87,17 +88,31 @@ public struct PostgresSyncStore: SyncStore, Service {
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
+            let asked = ContinuousClock.now
             do {
-                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                return try await client.withTransaction(logger: logger) { connection in
+                    // How long the push waited for a connection of the pool and its BEGIN.
+                    let waited = (ContinuousClock.now - asked).components
+                    Self.poolWait.recordNanoseconds(waited.seconds * 1_000_000_000 + waited.attoseconds / 1_000_000_000)
+                    return try await body(connection)
+                }
             } catch let error as PostgresTransactionError {
                 // The error that ended the transaction: the body's own (a refusal), or the database's.
                 let cause = error.closureError ?? error.commitError ?? error.beginError ?? error
-                guard attempt < 5, let database = cause as? PSQLError, Self.isRetryable(database) else { throw cause }
+                guard attempt < 5, let database = cause as? PSQLError, Self.isRetryable(database) else {
+                    if cause is PSQLError { Self.storeErrors.increment() }
+                    throw cause
+                }
+                Self.retries.increment()
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
             }
         }
     }
+
+    static let poolWait = Metrics.Timer(label: "casesync_store_pool_wait_seconds")
+    static let retries = Counter(label: "casesync_store_retries_total")
+    static let storeErrors = Counter(label: "casesync_store_errors_total")
 
     static func isRetryable(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }

@@ -54,7 +54,10 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
     @Option(help: "Address to listen on (env CASESYNC_HOST).") var host: String?
     @Option(help: "Port to listen on (env CASESYNC_PORT; default 8080).") var port: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info (with a line per request), notice, warning, error, critical.")
+    var logLevel: String = "info"
+    @Option(help: "This instance's name in the access log (env CASESYNC_INSTANCE; default: host name and port).")
+    var instance: String?
     @Option(help: "A register file (CSV) to import when the register is empty, e.g. authorities/starter.csv.")
     var seedAuthorities: String?
     @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
@@ -75,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, databaseURL: storage.resolvedDatabaseURL, limits: limits,
-            logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            logLevel: Logger.Level(rawValue: logLevel) ?? .info, instance: instance ?? environment["CASESYNC_INSTANCE"])
         if let seedAuthorities {
             try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }

@@ -1,11 +1,13 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncServerApp
 import CaseSyncServerPostgres
 import CaseSyncTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 @Suite("HTTP routes: errors, versions, limits")
@@ -147,5 +149,67 @@ struct RouteTests {
                 #expect(response.status == .unauthorized)
             }
         }
+    }
+}
+
+/// What an instance tells its operator: metrics at /metrics and a line per request, without content.
+@Suite("Metrics and the access log")
+struct ObservabilityTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    struct Capture: LogHandler {
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            lines.add("\(event.message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+
+    @Test func theOperatorSeesRoutesStatusesAndOutcomesButNoContent() async throws {
+        let server = try TestServer()
+        let anna = try await server.device(.citizen, name: "Anna Geheim")
+        let lines = Lines()
+        let registry = InstanceMetrics.registry
+        let router = buildRouter(
+            service: server.service,
+            observability: Observability(
+                instance: "web-1", accessLog: Logger(label: "access") { _ in Capture(lines: lines) },
+                exportMetrics: { registry.emitToBuffer() }))
+        let push = PushRequest(
+            stamping: anna.clientId,
+            mutations: [.create(1, caseId: testId("a", by: anna.clientId), grounds: "Mijn geheime gronden")])
+        try await Application(router: router).test(.router) { client in
+            var headers = RouteTests.version
+            headers[.authorization] = "Bearer \(anna.token)"
+            headers[.contentType] = "application/json"
+            try await client.execute(uri: "/sync/push", method: .post, headers: headers, body: ByteBuffer(bytes: push.jsonBytes)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/sync/pull?cursor=0", method: .get, headers: headers) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/plain; version=0.0.4")
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"casesync_push_mutations_total{outcome="applied"}"#))
+                #expect(text.contains("casesync_pull_bytes_total"))
+                #expect(text.contains(#"http_route="/sync/push""#))
+                #expect(!text.contains("Geheim") && !text.contains("geheime") && !text.contains(anna.token))
+            }
+        }
+        let logged = lines.all
+        #expect(logged.contains { $0.contains("route=/sync/push") && $0.contains("status=200") && $0.contains("instance=web-1") })
+        #expect(logged.contains { $0.contains("route=/sync/pull") && $0.contains("duration_ms=") })
+        #expect(!logged.contains { $0.contains("Geheim") || $0.contains("geheime") || $0.contains(anna.token) || $0.contains("cursor=0") })
     }
 }

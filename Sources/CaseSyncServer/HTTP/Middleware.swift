@@ -36,6 +36,7 @@ struct ErrorEnvelopeMiddleware: RouterMiddleware {
                 }
             return try mapped.response(from: request, context: context)
         } catch {
+            ServerMetrics.serverErrors.increment()
             context.logger.error("request failed", metadata: ["casesync.error_type": "\(type(of: error))"])
             return try ServiceError(.internalError, "the server failed; try again later").response(
                 from: request, context: context)

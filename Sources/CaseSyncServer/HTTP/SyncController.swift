@@ -21,7 +21,7 @@ struct SyncController {
     /// `405 method_not_allowed` with an `Allow` header.
     static let methods = [
         "/health": "GET", "/.well-known/casesync": "GET", "/authorities": "GET", "/auth/redeem": "POST", "/sync/push": "POST",
-        "/sync/pull": "GET",
+        "/sync/pull": "GET", "/metrics": "GET",
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
@@ -52,7 +52,9 @@ struct SyncController {
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter))
         sync.post("/push") { request, context in
             let body = try await decode(from: request) { try PushRequest(json: $0) }
-            return jsonBytes(try await service.push(body, session: context.session!).jsonBytes)
+            let response = try await service.push(body, session: context.session!)
+            ServerMetrics.count(response)
+            return jsonBytes(response.jsonBytes)
         }
         sync.get("/pull") { request, context in
             let query = request.uri.queryParameters
@@ -62,7 +64,10 @@ struct SyncController {
                 limit = value
             }
             let cursor = query["cursor"].map(String.init)
-            return jsonBytes(try await service.pull(cursor: cursor, limit: limit, session: context.session!).jsonBytes)
+            let page = try await service.pull(cursor: cursor, limit: limit, session: context.session!)
+            let bytes = page.jsonBytes
+            ServerMetrics.count(page, bytes: bytes.count)
+            return jsonBytes(bytes)
         }
     }
 
