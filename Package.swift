@@ -63,6 +63,7 @@ let package = Package(
                 "CaseSyncServer", "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Several instances over one PostgreSQL database.

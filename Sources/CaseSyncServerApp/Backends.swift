@@ -86,7 +86,8 @@ public func buildApplication(
             configuration, store: store, services: [store], now: environment.now, logger: logger, observability: observability)
     }
     let store = try Backend.openSQLite(configuration, environment: environment, logger: logger)
-    return buildApplication(configuration, store: store, now: environment.now, logger: logger, observability: observability)
+    return buildApplication(
+        configuration, store: store, services: [store], now: environment.now, logger: logger, observability: observability)
 }
 
 /// The process's metrics, in Prometheus's format: swift-metrics is bootstrapped once, on first use.

@@ -4,6 +4,7 @@ import CaseSyncServer
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode, through GRDB.
@@ -56,18 +57,20 @@ public struct SQLiteSyncStore: SyncStore {
     }
 }
 
-/// Checkpoints the write-ahead log from its own connection on its own queue, so that the one writer
-/// spends its time on transactions, not on copying pages into the database file and syncing it. A
-/// passive checkpoint never blocks the writer or readers; once it has copied the whole log, the next
-/// write starts the log over.
+/// Checkpoints the write-ahead log from its own connection, so that the one writer spends its time on
+/// transactions, not on copying pages into the database file and syncing it. A passive checkpoint never
+/// blocks the writer or readers; once it has copied the whole log, the next write starts the log over.
+/// It works while the store runs as a service (`SQLiteSyncStore.run()`); a store that is not run leaves
+/// checkpoints to the writer (past `writerBackstopPages`).
 final class Checkpointer: Sendable {
     static let writerBackstopPages = 10_000
     /// Write transactions between background checkpoints.
     static let interval = 64
 
     private let connection: DatabaseQueue
-    private let state = Mutex((writes: 0, running: false))
-    private let queue = DispatchQueue(label: "casesync.checkpoint", qos: .utility)
+    private let writes = Atomic(0)
+    private let signals: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
     private let logger: Logger
 
     init(path: String, logger: Logger) throws {
@@ -76,25 +79,40 @@ final class Checkpointer: Sendable {
         configuration.label = "checkpoint"
         connection = try DatabaseQueue(path: path, configuration: configuration)
         self.logger = logger
+        // Signals that come while a checkpoint runs collapse into one.
+        (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Called after each write transaction; starts a checkpoint every `interval` writes (one at a time).
+    /// Called after each write transaction; asks for a checkpoint every `interval` writes.
     func noteWrite() {
-        let start = state.withLock { state -> Bool in
-            state.writes += 1
-            guard state.writes >= Self.interval, !state.running else { return false }
-            state.writes = 0
-            state.running = true
-            return true
+        if writes.add(1, ordering: .relaxed).newValue % Self.interval == 0 { signal.yield() }
+    }
+
+    /// Checkpoints when asked (one at a time, on GRDB's queue of its connection, not on the caller's
+    /// threads) until the service group shuts down; then once more, so the file holds the whole log.
+    func run() async {
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await checkpoint()
         }
-        guard start else { return }
-        queue.async { [self] in
-            do {
-                _ = try connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
-            } catch {
-                logger.warning("background checkpoint failed (the writer will checkpoint instead): \(error)")
-            }
-            state.withLock { $0.running = false }
+        await checkpoint()
+    }
+
+    private func checkpoint() async {
+        do {
+            _ = try await connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        } catch {
+            logger.warning("background checkpoint failed (the writer will checkpoint instead): \(error)")
+        }
+    }
+}
+
+extension SQLiteSyncStore: Service {
+    /// Runs the store's background work — the checkpoints of a database file — until a graceful shutdown.
+    public func run() async throws {
+        if let checkpointer {
+            await checkpointer.run()
+        } else {
+            try await gracefulShutdown()
         }
     }
 }
