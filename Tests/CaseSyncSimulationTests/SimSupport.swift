@@ -7,29 +7,17 @@ import CaseSyncTesting
 import Foundation
 import Synchronization
 
-/// SplitMix64: one seed, one sequence.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The schedule's only source of chance, time and identity. Every draw happens on the scheduler's
 /// one task, in program order, so a seed replays exactly.
 final class SimSource: Sendable {
-    private let random: Mutex<SplitMix64>
+    private let random: Mutex<SeededGenerator>
     private let clock: Mutex<Int64>
     private let ids = Mutex(0)
     let seed: UInt64
 
     init(seed: UInt64) {
         self.seed = seed
-        random = Mutex(SplitMix64(state: seed))
+        random = Mutex(SeededGenerator(state: seed))
         clock = Mutex(Timestamp(iso8601: "2026-03-02T08:00:00.000Z")!.millisecondsSince1970)
     }
 
@@ -110,11 +98,17 @@ final class SimServer: Sendable {
     }
 
     func restart() throws {
+        stop()
+        try start()
+    }
+
+    /// Closes the store (a PostgreSQL pool ends with its lifetime). The store's environment refers to
+    /// this server, so a world that ends must stop its server for either to be freed.
+    func stop() {
         state.withLock {
             $0.service = nil
             $0.lifetime = nil
         }
-        try start()
     }
 
     /// The next push stops after `mutations` mutations, inside its transaction.

@@ -107,7 +107,10 @@ final class SimWorld {
         }
     }
 
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    deinit {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
 
     func log(_ line: String) { trace.append("[\(stats.steps)] \(line)") }
 }
