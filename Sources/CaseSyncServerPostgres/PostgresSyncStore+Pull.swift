@@ -11,12 +11,12 @@ extension PostgresSyncStore {
         let scope = Self.scope(of: session.account)
         let (maxPageBytes, logger) = (limits.maxPageBytes, logger)
         let quick = try PullPageBuilder(
-            cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: try await quickFacts(scope))
+            cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: try await Self.facts(scope, on: client, logger: logger))
         guard quick.needsRows else { return quick.response }
         return try await snapshot { connection in
             var page = try PullPageBuilder(
                 cursor: cursor, limit: limit, maxPageBytes: maxPageBytes,
-                facts: try await Self.facts(scope, try await connection.query(Self.factsQuery(scope), logger: logger)))
+                facts: try await Self.facts(scope, on: connection, logger: logger))
             guard page.needsRows else { return page.response }
             let rows = try await connection.query(
                 """
@@ -50,37 +50,48 @@ extension PostgresSyncStore {
             : Scope(column: "authority_id", value: account.authorityId ?? "", key: ScopeKey.of(account))
     }
 
-    /// The scope's facts by a statement each connection prepares once: the sync of an up-to-date device
-    /// is one round trip that PostgreSQL neither parses nor plans again.
-    private func quickFacts(_ scope: Scope) async throws -> PullPageBuilder.ScopeFacts {
-        var facts = PullPageBuilder.ScopeFacts(horizon: 0, latest: 0, checksum: StateChecksum(count: 0, sum: 0))
-        let rows =
-            scope.column == "citizen_id"
-            ? try await client.execute(ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), logger: logger)
-            : try await client.execute(ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), logger: logger)
-        for try await row in rows { facts = Self.facts(row) }
-        return facts
-    }
-
-    static func facts(_ row: (Int64?, Int64?, Int64?, Int64?)) -> PullPageBuilder.ScopeFacts {
-        PullPageBuilder.ScopeFacts(
+    /// The scope's horizon, latest change and checksum, by one statement each connection prepares once:
+    /// the sync of an up-to-date device is one round trip that PostgreSQL neither parses nor plans again.
+    static func facts(_ scope: Scope, on executor: some PreparedStatementExecutor, logger: Logger) async throws
+        -> PullPageBuilder.ScopeFacts
+    {
+        var row: ScopeFacts<CitizenColumn>.Row = (nil, nil, nil, nil)
+        if scope.column == CitizenColumn.name {
+            for try await found in try await executor.execute(ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), logger: logger) {
+                row = found
+            }
+        } else {
+            for try await found in try await executor.execute(ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), logger: logger) {
+                row = found
+            }
+        }
+        return PullPageBuilder.ScopeFacts(
             horizon: row.0 ?? 0, latest: row.1 ?? 0, checksum: StateChecksum(count: row.2 ?? 0, sum: UInt64(bitPattern: row.3 ?? 0)))
     }
+}
 
-    /// One statement for the scope's horizon, latest change and checksum.
-    static func factsQuery(_ scope: Scope) -> PostgresQuery {
-        """
-        SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = \(scope.key)),
-               (SELECT MAX(seq) FROM records WHERE \(unescaped: scope.column) = \(scope.value)),
-               (SELECT count FROM scope_digests WHERE scope = \(scope.key)),
-               (SELECT sum FROM scope_digests WHERE scope = \(scope.key))
-        """
+/// What runs a prepared statement: the pool, or one connection inside a snapshot.
+protocol PreparedStatementExecutor {
+    func execute<Statement: PostgresPreparedStatement, Row>(
+        _ preparedStatement: Statement, logger: Logger, file: String, line: Int
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row
+}
+
+extension PreparedStatementExecutor {
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row>
+    {
+        try await execute(statement, logger: logger, file: #fileID, line: #line)
     }
+}
 
-    static func facts(_ scope: Scope, _ rows: PostgresRowSequence) async throws -> PullPageBuilder.ScopeFacts {
-        var facts = PullPageBuilder.ScopeFacts(horizon: 0, latest: 0, checksum: StateChecksum(count: 0, sum: 0))
-        for try await row in rows.decode((Int64?, Int64?, Int64?, Int64?).self) { facts = Self.facts(row) }
-        return facts
+extension PostgresConnection: PreparedStatementExecutor {}
+
+extension PostgresClient: PreparedStatementExecutor {
+    func execute<Statement: PostgresPreparedStatement, Row>(
+        _ preparedStatement: Statement, logger: Logger, file: String, line: Int
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row {
+        try await execute(preparedStatement, logger: Optional(logger), file: file, line: line)
     }
 }
 
@@ -92,7 +103,7 @@ protocol ScopeColumn: Sendable {
 enum CitizenColumn: ScopeColumn { static let name = "citizen_id" }
 enum AuthorityColumn: ScopeColumn { static let name = "authority_id" }
 
-/// The facts query of `factsQuery`, prepared once a connection, for the scopes of one column.
+/// The scope facts query, prepared once a connection, for the scopes of one column.
 struct ScopeFacts<Column: ScopeColumn>: PostgresPreparedStatement {
     typealias Row = (Int64?, Int64?, Int64?, Int64?)
     static var sql: String {
