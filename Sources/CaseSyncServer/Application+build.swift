@@ -12,9 +12,9 @@ public func buildApplication(
     observability: Observability = .none
 ) -> some ApplicationProtocol {
     let service = SyncService(store: store, limits: configuration.limits)
-    let connections = ConnectionLimits(configuration.limits)
+    let connections = ConnectionLimits(configuration.limits, trustedProxies: configuration.trustedProxies)
     return Application(
-        router: buildRouter(service: service, now: now, observability: observability),
+        router: buildRouter(service: service, now: now, observability: observability, trustedProxies: configuration.trustedProxies),
         server: connections.server,
         configuration: connections.configuration(
             address: .hostname(configuration.host, port: configuration.port), logger: logger),
@@ -25,9 +25,12 @@ public func buildApplication(
 /// The router with every endpoint and middleware; `now` is the clock of the rate limits.
 public func buildRouter(
     service: SyncService, now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now,
-    observability: Observability = .none
+    observability: Observability = .none, trustedProxies: TrustedProxies = .none
 ) -> Router<CaseSyncRequestContext> {
     let router = Router(context: CaseSyncRequestContext.self)
+    if !trustedProxies.isEmpty {
+        router.add(middleware: ClientAddressMiddleware(trusted: trustedProxies))
+    }
     if let accessLog = observability.accessLog {
         router.add(middleware: AccessLogMiddleware(instance: observability.instance, logger: accessLog))
     }

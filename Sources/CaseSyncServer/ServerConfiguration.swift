@@ -13,12 +13,16 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// This instance's name in the access log (default: host name and port).
     public var instance: String?
+    /// The load balancers whose `X-Forwarded-For` the limits per address believe.
+    public var trustedProxies: TrustedProxies
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data", databaseURL: String? = nil,
-        limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info, instance: String? = nil
+        limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info, instance: String? = nil,
+        trustedProxies: TrustedProxies = .none
     ) {
         self.instance = instance
+        self.trustedProxies = trustedProxies
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

@@ -60,12 +60,31 @@ struct Serve: AsyncParsableCommand {
     var instance: String?
     @Option(help: "A register file (CSV) to import when the register is empty, e.g. authorities/starter.csv.")
     var seedAuthorities: String?
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "A load balancer (address or range, e.g. 10.0.0.0/8; repeatable; env CASESYNC_TRUSTED_PROXIES, comma-separated) whose X-Forwarded-For the limits per address believe.",
+            valueName: "address"))
+    var trustedProxyEntries: [String] = []
     @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
 
     func validate() throws {
         if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        do { _ = try trustedProxies } catch { throw ValidationError("--trusted-proxy: \(error.message)") }
+    }
+
+    /// The flags' trusted proxies, or the environment's when no flag names one.
+    var trustedProxies: TrustedProxies {
+        get throws(TrustedProxyError) {
+            let entries = trustedProxyEntries.isEmpty
+                ? (ProcessInfo.processInfo.environment["CASESYNC_TRUSTED_PROXIES"] ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.filter { !$0.isEmpty }
+                : trustedProxyEntries
+            return try TrustedProxies(entries)
         }
     }
 
@@ -78,7 +97,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, databaseURL: storage.resolvedDatabaseURL, limits: limits,
-            logLevel: Logger.Level(rawValue: logLevel) ?? .info, instance: instance ?? environment["CASESYNC_INSTANCE"])
+            logLevel: Logger.Level(rawValue: logLevel) ?? .info, instance: instance ?? environment["CASESYNC_INSTANCE"],
+            trustedProxies: try trustedProxies)
         if let seedAuthorities {
             try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }

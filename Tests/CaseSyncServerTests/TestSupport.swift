@@ -91,7 +91,11 @@ struct TestServer {
     }
 
     var transport: InProcessTransport { InProcessTransport(service: service) }
-    var router: Router<CaseSyncRequestContext> { buildRouter(service: service, now: { [determinism] in determinism.now() }) }
+    var router: Router<CaseSyncRequestContext> { router() }
+
+    func router(trustedProxies: TrustedProxies = .none) -> Router<CaseSyncRequestContext> {
+        buildRouter(service: service, now: { [determinism] in determinism.now() }, trustedProxies: trustedProxies)
+    }
 
     /// Invites an account and redeems its code: a logged-in device's token and client id.
     func device(_ role: ActorRole, name: String, authority: String? = nil) async throws -> RedeemResponse {
@@ -121,11 +125,11 @@ struct TestServer {
     }
 
     /// Runs the server on an ephemeral port of 127.0.0.1 for the duration of `body`.
-    func live<T: Sendable>(_ body: @Sendable (URL) async throws -> T) async throws -> T {
+    func live<T: Sendable>(trustedProxies: TrustedProxies = .none, _ body: @Sendable (URL) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let connections = ConnectionLimits(service.limits)
+        let connections = ConnectionLimits(service.limits, trustedProxies: trustedProxies)
         let app = Application(
-            router: router,
+            router: router(trustedProxies: trustedProxies),
             server: connections.server,
             configuration: connections.configuration(address: .hostname("127.0.0.1", port: 0), logger: quietLogger),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },

@@ -4,12 +4,13 @@ import Hummingbird
 public struct CaseSyncRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var session: Session?
-    /// The peer's IP address (for limits per address); never logged.
-    public let remoteAddress: String?
+    /// The address the request counts against in the limits per address: the peer's, or the one a
+    /// trusted proxy forwarded (`ClientAddressMiddleware`); never logged.
+    public internal(set) var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.session = nil
-        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }

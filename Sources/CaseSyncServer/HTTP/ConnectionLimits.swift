@@ -6,16 +6,16 @@ import NIOCore
 import Synchronization
 
 /// The connection side of the limits: how many connections the server holds at once and from one
-/// address, and how long a silent one stays open. A connection over a limit is closed at once (the
+/// address (a trusted proxy's excepted: it carries everyone's), and how long a silent one stays open. A connection over a limit is closed at once (the
 /// listening socket stops accepting while the server is full), so idle sockets cannot use up the
 /// server's file descriptors; the idle timeout also bounds how long a request's headers may take.
 public struct ConnectionLimits: Sendable {
     let limits: ProtocolLimits
     let perAddress: AddressConnectionCounter
 
-    public init(_ limits: ProtocolLimits) {
+    public init(_ limits: ProtocolLimits, trustedProxies: TrustedProxies = .none) {
         self.limits = limits
-        perAddress = AddressConnectionCounter(limit: limits.maxConnectionsPerAddress)
+        perAddress = AddressConnectionCounter(limit: limits.maxConnectionsPerAddress, exempt: trustedProxies)
     }
 
     /// Hummingbird's HTTP/1 server with the idle timeout and the limit per address.
@@ -36,15 +36,18 @@ public struct ConnectionLimits: Sendable {
 /// Open connections per peer address.
 final class AddressConnectionCounter: Sendable {
     let limit: Int
+    let exempt: TrustedProxies
     private let counts = Mutex<[String: Int]>([:])
 
-    init(limit: Int) {
+    init(limit: Int, exempt: TrustedProxies) {
         self.limit = limit
+        self.exempt = exempt
     }
 
     /// Counts a new connection from `address`, unless the address has `limit` open already.
     func open(_ address: String) -> Bool {
-        counts.withLock { counts in
+        if exempt.contains(address) { return true }
+        return counts.withLock { counts in
             let open = counts[address, default: 0]
             guard open < limit else { return false }
             counts[address] = open + 1
@@ -53,6 +56,7 @@ final class AddressConnectionCounter: Sendable {
     }
 
     func close(_ address: String) {
+        if exempt.contains(address) { return }
         counts.withLock { counts in
             let open = counts[address, default: 1] - 1
             counts[address] = open > 0 ? open : nil

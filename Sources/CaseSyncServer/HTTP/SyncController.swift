@@ -43,7 +43,7 @@ struct SyncController {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try WireCoding.encoder().encode(register))))
         }
         versioned.post("/auth/redeem") { request, context in
-            if let wait = redeemLimiter.take(context.remoteAddress ?? "") {
+            if let wait = redeemLimiter.take(context.clientAddress ?? "") {
                 throw RateLimiter.refusal(wait, "login attempts from this address")
             }
             let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
