@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "casesync-bench",
             dependencies: [
-                "CaseSyncCore", "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncSQLite",
+                "CaseSyncCore", "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -4,8 +4,14 @@ import CaseSyncProtocol
 /// without HTTP. For fast tests and simulations.
 public struct InProcessTransport: SyncTransport {
     public let service: SyncService
+    /// Whether a push goes through the strict reader as its JSON bytes (as over HTTP), or is handed
+    /// over as it is (the benchmark's floor: no JSON either way).
+    public let readsPushJSON: Bool
 
-    public init(service: SyncService) { self.service = service }
+    public init(service: SyncService, readsPushJSON: Bool = true) {
+        self.service = service
+        self.readsPushJSON = readsPushJSON
+    }
 
     public func discover() async throws(SyncTransportError) -> DiscoveryResponse { service.discovery }
 
@@ -13,9 +19,13 @@ public struct InProcessTransport: SyncTransport {
         try await call { try await service.redeem(request) }
     }
 
-    /// Sends the request as its bytes through the same strict reader the HTTP route uses.
+    /// Sends the request as its bytes through the same strict reader the HTTP route uses (unless
+    /// `readsPushJSON` is off).
     public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        try await push(json: request.jsonBytes, token: token)
+        guard readsPushJSON else {
+            return try await call { try await service.push(request, session: try await service.authenticate(token: token)) }
+        }
+        return try await push(json: request.jsonBytes, token: token)
     }
 
     /// A push of raw bytes, as a hand-crafted request would arrive.

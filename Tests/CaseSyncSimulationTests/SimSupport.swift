@@ -121,7 +121,7 @@ final class SimServer: Sendable {
 
     /// The server as a transport, or nil while it is down.
     var transport: InProcessTransport? {
-        state.withLock { $0.down ? nil : $0.service.map(InProcessTransport.init(service:)) }
+        state.withLock { $0.down ? nil : $0.service.map { InProcessTransport(service: $0) } }
     }
 }
 

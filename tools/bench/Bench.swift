@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks of the CaseSync sync path (run through tools/bench).",
         subcommands: [
             RawInsert.self, Push.self, Seed.self, InitialSync.self, NoopLatency.self, KintoPush.self, KintoSeed.self,
-            KintoInitialSync.self, ServerFloor.self, ClientFloor.self,
+            KintoInitialSync.self, ServerFloor.self, ClientFloor.self, NoopFloor.self,
         ])
 }
 
@@ -40,12 +40,14 @@ func scratchDirectory() throws -> URL {
 }
 
 struct ServerOptions: ParsableArguments {
-    @Option(help: "The server's URL.") var url: String
+    @OptionGroup var target: TargetOptions
     @Option(help: "A login code to redeem.") var code: String
 
-    func login() async throws -> (HTTPTransport, RedeemResponse) {
-        let transport = HTTPTransport(baseURL: URL(string: url)!)
-        return (transport, try await transport.redeem(RedeemRequest(code: code, deviceName: "bench")))
+    /// Runs `body` with the target's transport and the device the code logs in.
+    func withLogin<T: Sendable>(_ body: (any SyncTransport, RedeemResponse) async throws -> T) async throws -> T {
+        try await target.withTransports { transports in
+            try await body(transports[0], try await transports[0].redeem(RedeemRequest(code: code, deviceName: "bench")))
+        }
     }
 }
 
@@ -86,24 +88,24 @@ struct Push: AsyncParsableCommand {
 
     func run() async throws {
         let codes = [server.code] + alsoCode
-        let urls = [server.url] + alsoUrl
         let share = mutations / codes.count
-        let start = ContinuousClock.now
-        let sent = try await withThrowingTaskGroup(of: Int.self) { group in
-            for (index, code) in codes.enumerated() {
-                group.addTask { try await pushAll(code: code, url: urls[index % urls.count], mutations: share) }
+        let (sent, elapsed) = try await server.target.withTransports(alsoUrl: alsoUrl) { transports in
+            let start = ContinuousClock.now
+            let sent = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (index, code) in codes.enumerated() {
+                    group.addTask { try await pushAll(code: code, transport: transports[index % transports.count], mutations: share) }
+                }
+                return try await group.reduce(0, +)
             }
-            return try await group.reduce(0, +)
+            return (sent, seconds(since: start))
         }
-        let elapsed = seconds(since: start)
         report("push", [
             "batch": Double(batch), "devices": Double(codes.count), "mutations": Double(sent), "seconds": elapsed,
             "per_second": Double(sent) / elapsed,
         ])
     }
 
-    private func pushAll(code: String, url: String, mutations: Int) async throws -> Int {
-        let transport = HTTPTransport(baseURL: URL(string: url)!)
+    private func pushAll(code: String, transport: any SyncTransport, mutations: Int) async throws -> Int {
         let device = try await transport.redeem(RedeemRequest(code: code, deviceName: "bench"))
         var next: Int64 = 1
         var sent = 0
@@ -150,7 +152,10 @@ struct Seed: AsyncParsableCommand {
     @Option var authority = "gm0344"
 
     func run() async throws {
-        let (transport, device) = try await server.login()
+        try await server.withLogin { transport, device in try await seed(transport, device) }
+    }
+
+    private func seed(_ transport: any SyncTransport, _ device: RedeemResponse) async throws {
         var next: Int64 = 1
         let start = ContinuousClock.now
         var made = 0
@@ -187,11 +192,12 @@ struct InitialSync: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let client = CaseSyncClient(
             database: try LocalDatabase(path: directory.appendingPathComponent("officer.sqlite").path), pullPageSize: pageSize)
-        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
-        try await client.login(serverURL: server.url, code: server.code, deviceName: "bench", transport: transport)
-        let start = ContinuousClock.now
-        let result = try await client.sync(transport: transport)
-        let elapsed = seconds(since: start)
+        let (result, elapsed) = try await server.target.withTransports { transports in
+            try await client.login(serverURL: server.target.serverURL, code: server.code, deviceName: "bench", transport: transports[0])
+            let start = ContinuousClock.now
+            let result = try await client.sync(transport: transports[0])
+            return (result, seconds(since: start))
+        }
         let cases = try client.status().cases
         report("initial_sync", [
             "changes": Double(result.pulled), "cases": Double(cases), "pages": Double(result.pages), "seconds": elapsed,
@@ -207,8 +213,9 @@ struct NoopLatency: AsyncParsableCommand {
 
     func run() async throws {
         let client = CaseSyncClient(database: try LocalDatabase.inMemory())
-        let transport = HTTPTransport(baseURL: URL(string: server.url)!)
-        try await client.login(serverURL: server.url, code: server.code, deviceName: "bench", transport: transport)
+        guard let url = server.target.url else { throw ValidationError("noop-latency measures a server: name --url") }
+        let transport = HTTPTransport(baseURL: URL(string: url)!)
+        try await client.login(serverURL: server.target.serverURL, code: server.code, deviceName: "bench", transport: transport)
         try await client.sync(transport: transport)
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         let start = ContinuousClock.now

@@ -53,13 +53,30 @@ struct KintoClient {
 
     /// One batch request; every sub-request must succeed.
     func batch(_ requests: [[String: Any]]) async throws {
+        for (request, status) in zip(requests, try await statuses(of: requests)) where !(200..<300).contains(status) {
+            throw ValidationError("a Kinto batch request failed with \(status): \(request["path"] ?? "")")
+        }
+    }
+
+    /// One batch request: the status Kinto answered for each sub-request.
+    func statuses(of requests: [[String: Any]]) async throws -> [Int] {
         let body = try JSONSerialization.data(withJSONObject: ["requests": requests])
         let (data, _) = try await send("POST", URL(string: options.url + "/batch")!, body: body)
         let answer = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        for response in answer["responses"] as! [[String: Any]] {
-            let status = response["status"] as! Int
-            guard (200..<300).contains(status) else { throw ValidationError("a Kinto batch request failed: \(response)") }
+        return (answer["responses"] as! [[String: Any]]).map { $0["status"] as! Int }
+    }
+
+    /// The ids of every record in the collection now (all pages).
+    func recordIds() async throws -> Set<String> {
+        var ids: Set<String> = []
+        var next: URL? = URL(string: options.url + options.recordsPath + "?_fields=id&_limit=5000")
+        while let url = next {
+            let (data, response) = try await send("GET", url)
+            let page = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            for record in page["data"] as! [[String: Any]] { ids.insert(record["id"] as! String) }
+            next = response.value(forHTTPHeaderField: "Next-Page").flatMap(URL.init(string:))
         }
+        return ids
     }
 
     func create(_ id: String, _ data: [String: Any]) -> [String: Any] {
@@ -83,35 +100,71 @@ struct KintoPush: AsyncParsableCommand {
         try await client.prepare()
         let share = mutations / devices
         let start = ContinuousClock.now
-        let sent = try await withThrowingTaskGroup(of: Int.self) { group in
+        let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
             for _ in 0..<devices {
                 group.addTask { try await pushAll(client, share) }
             }
-            return try await group.reduce(0, +)
+            return try await group.reduce(into: Tally()) { $0.add($1) }
         }
         let elapsed = seconds(since: start)
+        // Every creation Kinto answered with success must be in the collection now.
+        let stored = try await client.recordIds()
+        let lost = tallies.createdIds.subtracting(stored).count
         report("kinto_push", [
-            "batch": Double(batch), "devices": Double(devices), "mutations": Double(sent), "seconds": elapsed,
-            "per_second": Double(sent) / elapsed,
+            "batch": Double(batch), "devices": Double(devices), "mutations": Double(tallies.acknowledged), "seconds": elapsed,
+            "per_second": Double(tallies.acknowledged) / elapsed, "refused": Double(tallies.refused),
+            "given_up": Double(tallies.givenUp), "acknowledged_then_lost": Double(lost),
         ])
     }
 
-    private func pushAll(_ client: KintoClient, _ mutations: Int) async throws -> Int {
+    /// What a device saw: the writes Kinto acknowledged, the sub-requests it refused (sent again, up to
+    /// five times, as its answer asks), and the creations it acknowledged.
+    struct Tally: Sendable {
+        var acknowledged = 0
+        var refused = 0
+        var givenUp = 0
+        var createdIds: Set<String> = []
+
+        mutating func add(_ other: Tally) {
+            acknowledged += other.acknowledged
+            refused += other.refused
+            givenUp += other.givenUp
+            createdIds.formUnion(other.createdIds)
+        }
+    }
+
+    private func pushAll(_ client: KintoClient, _ mutations: Int) async throws -> Tally {
         let fields = ["title": "Parking fine", "grounds": "My permit was valid and on the dashboard.", "decisionReference": "PT-1",
                       "decisionDate": "2026-03-02", "kind": "objection", "status": "draft"]
+        var tally = Tally()
         var sent = 0
         while sent < mutations {
             let creations = min(batch / 2, (mutations - sent) / 2)
             guard creations > 0 else { break }
             let ids = (0..<creations).map { _ in UUID().uuidString.lowercased() }
-            let requests = ids.map { client.create($0, fields) } + ids.map {
-                client.patch($0, ["title": "Parking fine, Oudegracht", "grounds": "The permit was valid; photo enclosed.",
-                                  "contactEmail": "anna@example.org"])
+            var pending = ids.map { (id: $0, create: true, request: client.create($0, fields)) } + ids.map {
+                (id: $0, create: false, request: client.patch($0, ["title": "Parking fine, Oudegracht", "grounds": "The permit was valid; photo enclosed.",
+                                                                 "contactEmail": "anna@example.org"]))
             }
-            try await client.batch(requests)
-            sent += requests.count
+            sent += pending.count
+            for attempt in 0..<6 where !pending.isEmpty {
+                if attempt > 0 { try await Task.sleep(for: .milliseconds(20 * attempt)) }
+                let statuses = try await client.statuses(of: pending.map(\.request))
+                var again: [(id: String, create: Bool, request: [String: Any])] = []
+                for (write, status) in zip(pending, statuses) {
+                    if (200..<300).contains(status) {
+                        tally.acknowledged += 1
+                        if write.create { tally.createdIds.insert(write.id) }
+                    } else {
+                        tally.refused += 1
+                        again.append(write)
+                    }
+                }
+                pending = again
+            }
+            tally.givenUp += pending.count
         }
-        return sent
+        return tally
     }
 }
 
