@@ -17,6 +17,11 @@ public struct ServerEnvironment: Sendable {
     /// nothing by default.
     public var insidePush: @Sendable (_ stage: PushStage) async -> Void
 
+    /// Called (PostgreSQL) before the instance takes in a notification of a change or of its own
+    /// barrier, with its payload. Tests delay it, so that instances hear of each other's changes late.
+    /// Does nothing by default.
+    public var hearing: @Sendable (_ payload: String) async -> Void = { _ in }
+
     public enum PushStage: Sendable {
         case afterReads
         case beforeCommit

@@ -40,6 +40,8 @@ extension PostgresSyncStore {
                 RETURNING compacted_through
                 """, logger: logger)
             for try await value in feed.decode(Int64.self) { through = value }
+            // Scopes' latest changes and horizons moved: every instance forgets what it knew.
+            try await connection.query("SELECT pg_notify(\(unescaped: ScopeWatch.channel), '*')", logger: logger)
             return CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
         }
     }

@@ -5,13 +5,27 @@ import PostgresNIO
 
 extension PostgresSyncStore {
     /// The scope's facts and its changes after the cursor. A device that is up to date (the common
-    /// "anything new?" sync) costs one statement, consistent on its own; one that has news reads the facts
-    /// again and its page in one snapshot, so the checksum always matches the records a last page completes.
+    /// "anything new?" sync) is answered from what the instance knows (after a barrier it shares with
+    /// the others asking) or costs one statement, consistent on its own; one that has news reads the
+    /// facts again and its page in one snapshot, so the checksum always matches the records a last page
+    /// completes.
     public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
         let scope = Self.scope(of: session.account)
         let (maxPageBytes, logger) = (limits.maxPageBytes, logger)
-        let quick = try PullPageBuilder(
-            cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: try await Self.facts(scope, on: client, logger: logger))
+        // An up-to-date device, by what this instance knows: answered from memory once a barrier has
+        // made sure nothing committed before the request is unheard (ScopeWatch).
+        if let known = watch.known(scope.key), cursor >= known.latest, await watch.barrier(send: notify, logger: logger),
+            let facts = watch.known(scope.key),
+            let page = try? PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts), !page.needsRows
+        {
+            watch.countAnswerFromMemory()
+            return page.response
+        }
+        try ensureRunning()
+        let read = watch.beginRead(scope.key)
+        let facts = try await Self.facts(scope, on: client, logger: logger)
+        if let read { watch.finishRead(scope.key, token: read, facts: facts) }
+        let quick = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
         guard quick.needsRows else { return quick.response }
         return try await snapshot { connection in
             var page = try PullPageBuilder(

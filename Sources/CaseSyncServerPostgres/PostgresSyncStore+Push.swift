@@ -157,12 +157,15 @@ extension PostgresSyncStore {
     }
 
     /// Adds a push's checksum and byte changes to the stored ones, the checksum's sum wrapping at 64
-    /// bits as the protocol's does (PostgreSQL's BIGINT would refuse to overflow).
+    /// bits as the protocol's does (PostgreSQL's BIGINT would refuse to overflow), and names the scopes
+    /// to every instance as the push commits (ScopeWatch; "everything" when they would not fit one
+    /// notification's 8,000 bytes).
     static func addToScopes(_ scopes: [String: ScopeDelta], _ connection: PostgresConnection, logger: Logger) async throws {
         guard !scopes.isEmpty else { return }
         let entries = scopes.sorted { $0.key < $1.key }
         try await connection.query(
             """
+            WITH changed AS (
             INSERT INTO scope_digests (scope, count, sum, bytes)
             SELECT * FROM UNNEST(\(entries.map(\.key))::TEXT[], \(entries.map(\.value.checksum.count))::BIGINT[],
                 \(entries.map { Int64(bitPattern: $0.value.checksum.sum) })::BIGINT[], \(entries.map(\.value.bytes))::BIGINT[])
@@ -170,6 +173,10 @@ extension PostgresSyncStore {
                 sum = ((((scope_digests.sum::NUMERIC + excluded.sum::NUMERIC + 9223372036854775808) % 18446744073709551616)
                     + 18446744073709551616) % 18446744073709551616 - 9223372036854775808)::BIGINT,
                 bytes = scope_digests.bytes + excluded.bytes
+            RETURNING scope)
+            SELECT pg_notify(\(unescaped: ScopeWatch.channel),
+                CASE WHEN sum(length(scope) + 1) > 7900 THEN '*' ELSE 's ' || string_agg(scope, ' ') END)
+            FROM changed
             """, logger: logger)
     }
 }

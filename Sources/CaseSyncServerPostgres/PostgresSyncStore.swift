@@ -15,8 +15,11 @@ public struct PostgresSyncStore: SyncStore, Service {
     let environment: ServerEnvironment
     let limits: ProtocolLimits
     let logger: Logger
+    let maxConnections: Int
     /// Sessions by token hash, so a sync does not read the accounts table every time.
     let sessions = SessionCache()
+    /// Each scope's facts as far as this instance knows them, kept true by notifications.
+    let watch = ScopeWatch()
 
     /// A store over the database at `url` (`postgres://user[:password]@host[:port]/database`, with
     /// `?sslmode=disable|prefer|require` and libpq's `options`). Call `run()` (or add the store to a service group) before
@@ -27,6 +30,7 @@ public struct PostgresSyncStore: SyncStore, Service {
     ) throws {
         var configuration = try Self.configuration(url: url)
         configuration.options.maximumConnections = maxConnections
+        self.maxConnections = maxConnections
         configuration.options.minimumConnections = min(2, maxConnections)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.environment = environment
@@ -34,9 +38,15 @@ public struct PostgresSyncStore: SyncStore, Service {
         self.logger = logger
     }
 
-    /// Runs the pool until the task is cancelled or the service group shuts down.
+    /// Runs the pool (and, on one of its connections, the listener for other instances' changes)
+    /// until the task is cancelled or the service group shuts down.
     public func run() async throws {
+        // The listener takes one connection for as long as it listens: a pool of one is left to requests.
+        // It is not waited for: it may be asking a pool that has just ended for a connection.
+        let listener = maxConnections >= 2 ? Task { await listenForChanges() } : nil
         await client.run()
+        listener?.cancel()
+        watch.close()
     }
 
     /// Runs `body` with the pool running, then stops it: for commands that use the store once.
@@ -45,7 +55,8 @@ public struct PostgresSyncStore: SyncStore, Service {
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 signal.finish()
-                try await self.run()
+                // A command's store only runs its pool: it serves no pulls, and needs no listener.
+                await client.run()
                 return nil
             }
             defer { group.cancelAll() }
@@ -86,6 +97,7 @@ public struct PostgresSyncStore: SyncStore, Service {
     /// PostgreSQL ends it for a conflict with a concurrent one: a deadlock, a serialization failure, or
     /// a record id inserted by another transaction at the same time.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try ensureRunning()
         var attempt = 0
         while true {
             let asked = ContinuousClock.now
@@ -108,6 +120,11 @@ public struct PostgresSyncStore: SyncStore, Service {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
             }
         }
+    }
+
+    /// Refuses work once the store has stopped: its pool would never lend a connection again.
+    func ensureRunning() throws {
+        if watch.isClosed { throw ServiceError(.unavailable, "the server is stopping; try again in a moment") }
     }
 
     static let poolWait = Metrics.Timer(label: "casesync_store_pool_wait_seconds")

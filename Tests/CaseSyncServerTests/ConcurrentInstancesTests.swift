@@ -16,13 +16,16 @@ struct ConcurrentInstancesTests {
         let services: [SyncService]
         let lifetimes: [StoreLifetime]
 
-        init(waitMillis: ClosedRange<Int>) async throws {
+        /// `hearingMillis`: how late each instance hears of changes (0: as soon as PostgreSQL tells it).
+        init(waitMillis: ClosedRange<Int>, hearingMillis: [Int] = [0, 0]) async throws {
             let url = try await TestPostgres.freshSchema()
-            var environment = ServerEnvironment.live
-            environment.insidePush = { _ in try? await Task.sleep(for: .milliseconds(Int.random(in: waitMillis))) }
             var services: [SyncService] = []
             var lifetimes: [StoreLifetime] = []
-            for _ in 0..<2 {
+            for index in 0..<2 {
+                var environment = ServerEnvironment.live
+                environment.insidePush = { _ in try? await Task.sleep(for: .milliseconds(Int.random(in: waitMillis))) }
+                let late = hearingMillis[index]
+                if late > 0 { environment.hearing = { _ in try? await Task.sleep(for: .milliseconds(late)) } }
                 let store = try PostgresSyncStore(url: url, environment: environment, maxConnections: 8, logger: quietLogger)
                 lifetimes.append(StoreLifetime(Task { try? await store.run() }))
                 try await store.migrate()
