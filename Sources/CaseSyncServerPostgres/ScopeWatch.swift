@@ -21,12 +21,14 @@ import Synchronization
 ///
 /// While the connection is down (or before it listens), nothing is known and every pull asks the database.
 final class ScopeWatch: Sendable {
-    /// The channel's name, as SQL: the same in every statement of every instance on one schema.
-    static let channel = "'casesync_changes_' || current_schema()"
+    /// The channel's name, as SQL: the same in every statement of every instance on one schema, and
+    /// short enough for any schema's name (PostgreSQL refuses channel names of 64 bytes or more).
+    static let channel = "'casesync_' || md5(current_schema())"
     /// Scopes known at most; past it the memory starts over.
     static let capacity = 200_000
-    /// How long a barrier may take to be heard back before the listening connection is presumed lost
-    /// (it is then opened again, and the requests waiting for it ask the database).
+    /// How long a barrier may take to be heard back (from when the first request needed it) before the
+    /// listening connection is presumed lost: it is then closed and another opened, and the requests
+    /// waiting ask the database.
     static let barrierTimeout: Duration = .seconds(1)
 
     private struct Waiter {
@@ -38,6 +40,10 @@ final class ScopeWatch: Sendable {
         var listening = false
         /// Set when the store stops: nothing is known or waited for from then on.
         var closed = false
+        /// Counts the times listening began; a late barrier only ends the listening it was sent under.
+        var generation: UInt64 = 0
+        /// Ends the current listening (its connection is closed), so that the listener begins again.
+        var endListening: (@Sendable () -> Void)?
         var known: [String: PullPageBuilder.ScopeFacts] = [:]
         /// Reads of the database in flight, by scope: a change heard meanwhile cancels the read's right to be remembered.
         var reads: [String: UInt64] = [:]
@@ -45,15 +51,13 @@ final class ScopeWatch: Sendable {
         /// The last barrier whose sending has begun, and the last heard back.
         var sent: UInt64 = 0
         var heard: UInt64 = 0
+        /// The last barrier with a clock running on it.
+        var timed: UInt64 = 0
         var waiters: [Int: Waiter] = [:]
         var nextWaiter = 0
-        /// Whether the sender task is sending or about to.
-        var sending = false
-        /// The sender waiting to hear its barrier back, and the last barrier given up on.
-        var sender: (number: UInt64, continuation: CheckedContinuation<Bool, Never>)?
-        var givenUp: UInt64 = 0
-        /// Ends the listener's attempt, so that it listens again on another connection.
-        var reconnect: (@Sendable () -> Void)?
+        /// The sender task now sending (a stuck one is left behind when its listening ends).
+        var sender: UInt64?
+        var nextSender: UInt64 = 0
         /// Whether a barrier was heard back since listening began (the listening works end to end).
         var barrierHeard = false
         /// Pulls answered from memory so far.
@@ -66,11 +70,18 @@ final class ScopeWatch: Sendable {
 
     static let barriers = Counter(label: "casesync_pull_barriers_total")
     static let answeredFromMemory = Counter(label: "casesync_pull_known_total")
+    static let lostListening = Counter(label: "casesync_listen_lost_total")
 
     // MARK: Knowing
 
     /// Whether notifications are heard (and so scopes can be known).
     var isListening: Bool { state.withLock { $0.listening } }
+
+    /// Whether the store has stopped.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Whether a barrier was heard back since listening last began.
+    var hasHeardBarrier: Bool { state.withLock { $0.barrierHeard } }
 
     /// Pulls this instance answered from memory.
     var answeredFromMemoryCount: Int { state.withLock { $0.answered } }
@@ -119,60 +130,59 @@ final class ScopeWatch: Sendable {
             }
         case "b" where words.count == 3 && words[1] == instance:
             guard let number = UInt64(words[2]) else { return }
-            let (released, sender) = state.withLock { state in
+            let released = state.withLock { state in
                 state.heard = max(state.heard, number)
                 state.barrierHeard = true
-                var sender: CheckedContinuation<Bool, Never>?
-                if let waiting = state.sender, waiting.number <= number {
-                    sender = waiting.continuation
-                    state.sender = nil
-                }
-                return (Self.takeWaiters(&state) { $0.needed <= number }, sender)
+                return Self.takeWaiters(&state) { $0.needed <= number }
             }
             for continuation in released { continuation.resume(returning: true) }
-            sender?.resume(returning: true)
         case "b":
             break
         default:
-            forgetAll(listening: nil)
+            forget()
         }
     }
 
-    /// Forgets every scope (and ends every wait for a barrier, unanswered); `listening` says whether
-    /// notifications are heard from now on (nil: unchanged; never again once closed).
-    func forgetAll(listening: Bool?) {
+    /// Listening begins (LISTEN has taken effect): from nothing, as whatever changed before was not
+    /// heard. `end` ends it, when a barrier sent under it is not heard back.
+    func beginListening(end: @escaping @Sendable () -> Void) {
         let released = state.withLock { state in
-            if let listening {
-                state.listening = listening && !state.closed
-                if state.listening { state.barrierHeard = false }
-            }
-            state.known.removeAll()
-            state.reads.removeAll()
-            return Self.takeWaiters(&state) { _ in true }
+            state.generation += 1
+            state.listening = !state.closed
+            state.endListening = end
+            state.barrierHeard = false
+            return Self.forgetAll(&state)
         }
+        for continuation in released { continuation.resume(returning: false) }
+    }
+
+    /// Listening has ended (or is presumed lost): nothing is known until it begins again.
+    func endListening() {
+        let released = state.withLock { state in
+            state.listening = false
+            state.endListening = nil
+            state.sender = nil
+            return Self.forgetAll(&state)
+        }
+        for continuation in released { continuation.resume(returning: false) }
+    }
+
+    /// Forgets every scope (and ends every wait for a barrier, unanswered).
+    func forget() {
+        let released = state.withLock { Self.forgetAll(&$0) }
         for continuation in released { continuation.resume(returning: false) }
     }
 
     /// The store stops: nothing is known from now on, and nobody waits.
     func close() {
-        let sender = state.withLock { state in
-            state.closed = true
-            defer { state.sender = nil }
-            return state.sender?.continuation
-        }
-        forgetAll(listening: false)
-        sender?.resume(returning: false)
+        state.withLock { $0.closed = true }
+        endListening()
     }
 
-    /// Whether a barrier was heard back since listening last began.
-    var hasHeardBarrier: Bool { state.withLock { $0.barrierHeard } }
-
-    /// Whether the store has stopped.
-    var isClosed: Bool { state.withLock { $0.closed } }
-
-    /// What ends the listener's current attempt (when a barrier is not heard back).
-    func onLost(_ reconnect: @escaping @Sendable () -> Void) {
-        state.withLock { $0.reconnect = reconnect }
+    private static func forgetAll(_ state: inout State) -> [CheckedContinuation<Bool, Never>] {
+        state.known.removeAll()
+        state.reads.removeAll()
+        return takeWaiters(&state) { _ in true }
     }
 
     private static func takeWaiters(_ state: inout State, where chosen: (Waiter) -> Bool) -> [CheckedContinuation<Bool, Never>] {
@@ -187,33 +197,47 @@ final class ScopeWatch: Sendable {
     /// instance is not listening, or the barrier is not heard within `barrierTimeout`.
     func barrier(send: @escaping @Sendable (_ payload: String) async throws -> Void, logger: Logger) async -> Bool {
         await withCheckedContinuation { continuation in
-            let startSender = state.withLock { state -> Bool in
+            let (sender, clock) = state.withLock { state -> (UInt64?, (number: UInt64, generation: UInt64)?) in
                 guard state.listening else {
                     continuation.resume(returning: false)
-                    return false
+                    return (nil, nil)
                 }
                 // A barrier whose sending began before now might have been committed before a change
                 // this request must see: only a later one will do.
+                let needed = state.sent + 1
                 state.nextWaiter += 1
-                state.waiters[state.nextWaiter] = Waiter(needed: state.sent + 1, continuation: continuation)
-                guard !state.sending else { return false }
-                state.sending = true
-                return true
+                state.waiters[state.nextWaiter] = Waiter(needed: needed, continuation: continuation)
+                var clock: (UInt64, UInt64)?
+                if state.timed < needed {
+                    state.timed = needed
+                    clock = (needed, state.generation)
+                }
+                guard state.sender == nil else { return (nil, clock) }
+                state.nextSender += 1
+                state.sender = state.nextSender
+                return (state.nextSender, clock)
             }
-            if startSender {
-                // Its own task, which always ends: every wait it serves ends with it.
-                Task { await self.sendBarriers(send, logger: logger) }
+            if let clock {
+                // Every wait ends by this clock at the latest, whatever the sending and the listening do.
+                Task { [weak self] in
+                    try? await Task.sleep(for: Self.barrierTimeout)
+                    self?.expire(clock.number, generation: clock.generation, logger: logger)
+                }
+            }
+            if let sender {
+                Task { await self.sendBarriers(sender, send, logger: logger) }
             }
         }
     }
 
-    /// Sends barriers one after another while some waiter needs one that has not been sent, and waits
-    /// for each to be heard back (at most `barrierTimeout`).
-    private func sendBarriers(_ send: @Sendable (String) async throws -> Void, logger: Logger) async {
+    /// Sends barriers one after another, without waiting to hear each back, while some waiter needs one
+    /// that has not been sent.
+    private func sendBarriers(_ sender: UInt64, _ send: @Sendable (String) async throws -> Void, logger: Logger) async {
         while true {
             let number = state.withLock { state -> UInt64? in
+                guard state.sender == sender else { return nil }
                 guard state.listening, state.waiters.values.contains(where: { $0.needed > state.sent }) else {
-                    state.sending = false
+                    state.sender = nil
                     return nil
                 }
                 state.sent += 1
@@ -225,47 +249,31 @@ final class ScopeWatch: Sendable {
                 try await send("b \(instance) \(number)")
             } catch {
                 logger.warning("a pull barrier could not be sent", metadata: ["casesync.error_type": "\(type(of: error))"])
-                forgetAll(listening: nil)
-                continue
-            }
-            guard await heardBack(number) else {
-                // Not heard in time: the connection is presumed lost. Open another; until it listens,
-                // pulls ask the database.
-                logger.warning("a pull barrier was not heard back in time; listening again")
-                let reconnect = state.withLock { $0.reconnect }
-                forgetAll(listening: false)
-                reconnect?()
-                continue
+                forget()
             }
         }
     }
 
-    /// Waits until barrier `number` is heard back: false after `barrierTimeout`, or once closed.
-    private func heardBack(_ number: UInt64) async -> Bool {
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: Self.barrierTimeout)
-            self?.giveUp(number)
-        }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let answer = state.withLock { state -> Bool? in
-                if state.heard >= number { return true }
-                if state.givenUp >= number || state.closed { return false }
-                state.sender = (number, continuation)
-                return nil
+    /// The clock of barrier `number` has run out: if it was not heard, its waiters ask the database,
+    /// and the listening it was sent under is presumed lost.
+    private func expire(_ number: UInt64, generation: UInt64, logger: Logger) {
+        let (released, end) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], (@Sendable () -> Void)?) in
+            guard state.heard < number else { return ([], nil) }
+            guard state.listening, state.generation == generation else {
+                return (Self.takeWaiters(&state) { $0.needed <= number }, nil)
             }
-            if let answer { continuation.resume(returning: answer) }
-        }
-    }
-
-    private func giveUp(_ number: UInt64) {
-        let sender = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            state.givenUp = max(state.givenUp, number)
-            guard let waiting = state.sender, waiting.number <= number else { return nil }
+            let end = state.endListening
+            state.listening = false
+            state.endListening = nil
             state.sender = nil
-            return waiting.continuation
+            return (Self.forgetAll(&state), end)
         }
-        sender?.resume(returning: false)
+        for continuation in released { continuation.resume(returning: false) }
+        if let end {
+            Self.lostListening.increment()
+            logger.warning("a pull barrier was not heard back in time; listening again on another connection")
+            end()
+        }
     }
 }
 
@@ -276,6 +284,7 @@ extension PostgresSyncStore {
         var pause: Duration = .milliseconds(100)
         while !Task.isCancelled {
             // One attempt runs in a task of its own, so that a barrier that is not heard back can end it.
+            let handle = CancelHandle()
             let attempt = Task {
                 try await client.withConnection { connection in
                     var channel = ""
@@ -284,17 +293,21 @@ extension PostgresSyncStore {
                     {
                         channel = name
                     }
-                    try await connection.listen(on: channel) { notifications in
-                        // Whatever changed before LISTEN took effect was not heard: start from nothing.
-                        watch.forgetAll(listening: true)
-                        for try await notification in notifications {
-                            await environment.hearing(notification.payload)
-                            watch.heard(notification.payload)
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: channel) { notifications in
+                            watch.beginListening(end: { handle.cancel() })
+                            for try await notification in notifications {
+                                await environment.hearing(notification.payload)
+                                watch.heard(notification.payload)
+                            }
                         }
+                    } onCancel: {
+                        // A connection that stopped delivering is not given back to the pool for others.
+                        let _: EventLoopFuture<Void> = connection.close()
                     }
                 }
             }
-            watch.onLost { attempt.cancel() }
+            handle.set { attempt.cancel() }
             do {
                 try await withTaskCancellationHandler { try await attempt.value } onCancel: { attempt.cancel() }
             } catch {
@@ -305,7 +318,7 @@ extension PostgresSyncStore {
             // A connection that worked is opened again at once; one on which no barrier came back (a
             // pooler that does not carry notifications, say) ever more rarely, up to once a minute.
             if watch.hasHeardBarrier { pause = .milliseconds(100) }
-            watch.forgetAll(listening: false)
+            watch.endListening()
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(60))
         }
@@ -316,5 +329,26 @@ extension PostgresSyncStore {
         try await client.query(
             "SELECT set_config('synchronous_commit', 'off', true), pg_notify(\(unescaped: ScopeWatch.channel), \(payload))",
             logger: logger)
+    }
+}
+
+/// Cancels a task that may not be known yet: a cancellation asked for before it is known happens when it is.
+final class CancelHandle: Sendable {
+    private let state = Mutex<(cancel: (@Sendable () -> Void)?, asked: Bool)>((nil, false))
+
+    func set(_ cancel: @escaping @Sendable () -> Void) {
+        let asked = state.withLock { state in
+            state.cancel = cancel
+            return state.asked
+        }
+        if asked { cancel() }
+    }
+
+    func cancel() {
+        let cancel = state.withLock { state in
+            state.asked = true
+            return state.cancel
+        }
+        cancel?()
     }
 }

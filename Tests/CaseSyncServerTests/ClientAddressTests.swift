@@ -36,6 +36,9 @@ struct ClientAddressTests {
         // One spelling per address.
         #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["2001:DB8:0:0::1"]) == "2001:db8::1")
         #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["::ffff:203.0.113.1"]) == "203.0.113.1")
+        // Hops written with their ports.
+        #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["203.0.113.1:4711"]) == "203.0.113.1")
+        #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["[2001:db8::1]:4711, 10.0.0.2:80"]) == "2001:db8::1")
         // A header with no address where one is needed counts against the proxy.
         #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["203.0.113.1, unknown"]) == "10.0.0.1")
         #expect(trusted.clientAddress(peer: "10.0.0.1", forwardedFor: ["10.0.0.3"]) == "10.0.0.1")

@@ -18,14 +18,22 @@ struct ConcurrentInstancesTests {
 
         /// `hearingMillis`: how late each instance hears of changes (0: as soon as PostgreSQL tells it).
         init(waitMillis: ClosedRange<Int>, hearingMillis: [Int] = [0, 0]) async throws {
+            let hearing: [(@Sendable (String) async -> Void)?] = hearingMillis.map { late in
+                guard late > 0 else { return nil }
+                return { _ in try? await Task.sleep(for: .milliseconds(late)) }
+            }
+            try await self.init(waitMillis: waitMillis, hearing: hearing)
+        }
+
+        /// `hearing`: what each instance does before it takes in a notification (see ServerEnvironment).
+        init(waitMillis: ClosedRange<Int>, hearing: [(@Sendable (String) async -> Void)?]) async throws {
             let url = try await TestPostgres.freshSchema()
             var services: [SyncService] = []
             var lifetimes: [StoreLifetime] = []
             for index in 0..<2 {
                 var environment = ServerEnvironment.live
                 environment.insidePush = { _ in try? await Task.sleep(for: .milliseconds(Int.random(in: waitMillis))) }
-                let late = hearingMillis[index]
-                if late > 0 { environment.hearing = { _ in try? await Task.sleep(for: .milliseconds(late)) } }
+                if let hearing = hearing[index] { environment.hearing = hearing }
                 let store = try PostgresSyncStore(url: url, environment: environment, maxConnections: 8, logger: quietLogger)
                 lifetimes.append(StoreLifetime(Task { try? await store.run() }))
                 try await store.migrate()

@@ -66,16 +66,29 @@ public struct TrustedProxies: Sendable, Hashable {
 
     /// The address a request counts against: its peer's, or, when the peer is a trusted proxy, the
     /// last address of `X-Forwarded-For` that is not a trusted proxy (each proxy appends the address it
-    /// saw, so what the client itself wrote further left is never reached). A header that does not
-    /// hold an address where one is needed counts the request against the proxy.
+    /// saw, so what the client itself wrote further left is never reached; name only the balancers,
+    /// never a range that also holds clients). A header that does not hold an address where one is
+    /// needed counts the request against the proxy (and `casesync_forwarded_for_unreadable_total`).
     func clientAddress(peer: String?, forwardedFor values: [String]) -> String? {
         guard let peer, contains(peer), !values.isEmpty else { return peer }
         let hops = values.flatMap { $0.split(separator: ",") }.reversed()
         for hop in hops {
-            guard let bytes = Self.bytes(of: hop.trimmingSpaces) else { return peer }
+            guard let bytes = Self.bytes(of: Self.withoutPort(hop.trimmingSpaces)) else {
+                ServerMetrics.unreadableForwardedFor.increment()
+                return peer
+            }
             guard ranges.contains(where: { $0.contains(bytes) }) else { return Self.text(of: bytes) }
         }
         return peer
+    }
+
+    /// A hop as some balancers write it, with its port (`203.0.113.1:4711`, `[2001:db8::1]:4711`), without it.
+    static func withoutPort(_ hop: String) -> String {
+        if hop.hasPrefix("["), let close = hop.firstIndex(of: "]") {
+            return String(hop[hop.index(after: hop.startIndex)..<close])
+        }
+        let colons = hop.count { $0 == ":" }
+        return colons == 1 ? String(hop.prefix { $0 != ":" }) : hop
     }
 
     /// An address's bytes (4 for IPv4, 16 for IPv6; an IPv4 address written as IPv6, `::ffff:a.b.c.d`,
