@@ -7,17 +7,17 @@ import Synchronization
 
 /// What an instance knows of each scope's facts (horizon, latest change, checksum) without asking the
 /// database, kept true by PostgreSQL's notifications: every push names the scopes it changed on the
-/// channel `casesync_changes_SCHEMA` as it commits, compaction says "everything", and this instance
-/// listens on one connection of its pool. (Notifications are the database's, not the schema's: the
-/// schema in the name keeps deployments that share a database apart.)
+/// schema's channel (`casesync_` and the schema name's md5) as it commits, compaction says
+/// "everything", and this instance listens on one connection of its pool. (Notifications are the
+/// database's, not the schema's: the schema in the name keeps deployments that share a database apart.)
 ///
 /// Knowing is not enough to answer "nothing new": a change another instance committed just before the
 /// request arrived may not have been heard yet. So an answer from memory first waits for a *barrier*:
 /// this instance sends a notification of its own and waits to hear it back. PostgreSQL delivers
 /// notifications in commit order, so by then every change committed before the request arrived has been
 /// heard and its scope forgotten; what is still known is as fresh as a read of the database would have
-/// been (PROTOCOL.md §13). Barriers are shared: every request waiting when one is sent is served by it,
-/// so sixty-four devices asking at once cost the database one notification, not sixty-four queries.
+/// been (PROTOCOL.md §13). Barriers are shared: every request that arrived before one was sent is served
+/// by it, so sixty-four devices asking at once cost the database one notification, not sixty-four queries.
 ///
 /// While the connection is down (or before it listens), nothing is known and every pull asks the database.
 final class ScopeWatch: Sendable {
@@ -100,6 +100,8 @@ final class ScopeWatch: Sendable {
     func beginRead(_ scope: String) -> UInt64? {
         state.withLock { state in
             guard state.listening else { return nil }
+            // A read that failed leaves its mark: bounded, like what is known.
+            if state.reads.count >= Self.capacity { state.reads.removeAll(keepingCapacity: true) }
             state.nextRead += 1
             state.reads[scope] = state.nextRead
             return state.nextRead

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -73,7 +74,7 @@ public struct TrustedProxies: Sendable, Hashable {
         guard let peer, contains(peer), !values.isEmpty else { return peer }
         let hops = values.flatMap { $0.split(separator: ",") }.reversed()
         for hop in hops {
-            guard let bytes = Self.bytes(of: Self.withoutPort(hop.trimmingSpaces)) else {
+            guard let bytes = Self.bytes(of: Self.withoutPort(hop.trimmingCharacters(in: .whitespaces))) else {
                 ServerMetrics.unreadableForwardedFor.increment()
                 return peer
             }
@@ -120,12 +121,6 @@ public struct TrustedProxyError: Error, Sendable {
     public let entry: String
     public var message: String {
         "a trusted proxy is an IP address (10.0.0.5, ::1) or a range (10.0.0.0/8), not \"\(entry)\""
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
 
