@@ -6,9 +6,9 @@ import PostgresNIO
 extension PostgresSyncStore {
     /// The scope's facts and its changes after the cursor. A device that is up to date (the common
     /// "anything new?" sync) is answered from what the instance knows (after a barrier it shares with
-    /// the others asking) or costs one statement, consistent on its own; one that has news reads the
-    /// facts again and its page in one snapshot, so the checksum always matches the records a last page
-    /// completes.
+    /// the others asking) or by one statement of the facts alone; a device that is behind gets its page
+    /// and the facts from one statement, whose one snapshot makes the checksum always match the records
+    /// a last page completes.
     public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
         let scope = Self.scope(of: session.account)
         let (maxPageBytes, logger) = (limits.maxPageBytes, logger)
@@ -23,31 +23,24 @@ extension PostgresSyncStore {
         }
         try ensureRunning()
         let read = watch.beginRead(scope.key)
-        let facts = try await Self.facts(scope, on: client, logger: logger)
-        if let read { watch.finishRead(scope.key, token: read, facts: facts) }
-        let quick = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
-        guard quick.needsRows else { return quick.response }
-        return try await snapshot { connection in
-            var page = try PullPageBuilder(
-                cursor: cursor, limit: limit, maxPageBytes: maxPageBytes,
-                facts: try await Self.facts(scope, on: connection, logger: logger))
-            guard page.needsRows else { return page.response }
-            let rows = try await connection.query(
-                """
-                SELECT seq, type, id, case_id, version, deleted, body FROM records
-                WHERE \(unescaped: scope.column) = \(scope.value) AND seq > \(cursor)
-                ORDER BY seq LIMIT \(page.rowLimit)
-                """, logger: logger)
-            for try await row in rows.decode((Int64, String, String, String, Int64, Bool, Data?).self) {
-                guard let type = RecordType(rawValue: row.1) else {
-                    throw ServiceError(.internalError, "a stored record has an unknown type")
-                }
-                let change = RawPullResponse.Change(
-                    seq: row.0, type: type, id: row.2, caseId: row.3, version: row.4, deleted: row.5, data: row.5 ? nil : row.6)
-                guard page.offer(change) else { break }
-            }
-            return page.response
+        // The facts alone first (a statement PostgreSQL plans once for every scope), unless this instance
+        // knows the device is behind: its page reads them again anyway.
+        if watch.known(scope.key).map({ cursor >= $0.latest }) ?? true {
+            let facts = try await Self.facts(scope, on: client, logger: logger)
+            if let read { watch.finishRead(scope.key, token: read, facts: facts) }
+            let quick = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
+            guard quick.needsRows else { return quick.response }
         }
+        var page: PullPageBuilder?
+        for try await row in try await Self.page(scope, after: cursor, rows: limit + 1, on: client, logger: logger) {
+            if page == nil {
+                if let read { watch.finishRead(scope.key, token: read, facts: row.facts) }
+                page = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: row.facts)
+            }
+            if let change = row.change, !page!.offer(change) { break }
+        }
+        guard let page else { throw ServiceError(.internalError, "the scope's facts were not read") }
+        return page.response
     }
 
     /// A session's scope: the column that selects it (a name of this file's, never input), its value,
@@ -66,46 +59,32 @@ extension PostgresSyncStore {
 
     /// The scope's horizon, latest change and checksum, by one statement each connection prepares once:
     /// the sync of an up-to-date device is one round trip that PostgreSQL neither parses nor plans again.
-    static func facts(_ scope: Scope, on executor: some PreparedStatementExecutor, logger: Logger) async throws
-        -> PullPageBuilder.ScopeFacts
-    {
+    static func facts(_ scope: Scope, on client: PostgresClient, logger: Logger) async throws -> PullPageBuilder.ScopeFacts {
         var row: ScopeFacts<CitizenColumn>.Row = (nil, nil, nil, nil)
         if scope.column == CitizenColumn.name {
-            for try await found in try await executor.execute(ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), logger: logger) {
+            for try await found in try await client.execute(ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), logger: logger) {
                 row = found
             }
         } else {
-            for try await found in try await executor.execute(ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), logger: logger) {
+            for try await found in try await client.execute(ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), logger: logger) {
                 row = found
             }
         }
-        return PullPageBuilder.ScopeFacts(
-            horizon: row.0 ?? 0, latest: row.1 ?? 0, checksum: StateChecksum(count: row.2 ?? 0, sum: UInt64(bitPattern: row.3 ?? 0)))
+        return facts(row.0, row.1, row.2, row.3)
     }
-}
 
-/// What runs a prepared statement: the pool, or one connection inside a snapshot.
-protocol PreparedStatementExecutor {
-    func execute<Statement: PostgresPreparedStatement, Row>(
-        _ preparedStatement: Statement, logger: Logger, file: String, line: Int
-    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row
-}
+    static func facts(_ horizon: Int64?, _ latest: Int64?, _ count: Int64?, _ sum: Int64?) -> PullPageBuilder.ScopeFacts {
+        PullPageBuilder.ScopeFacts(
+            horizon: horizon ?? 0, latest: latest ?? 0, checksum: StateChecksum(count: count ?? 0, sum: UInt64(bitPattern: sum ?? 0)))
+    }
 
-extension PreparedStatementExecutor {
-    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws
-        -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row>
+    /// The scope's facts and its first `rows` changes after the cursor, in one statement (one round trip a page).
+    static func page(_ scope: Scope, after cursor: Int64, rows: Int, on client: PostgresClient, logger: Logger) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, ScopePageRow>
     {
-        try await execute(statement, logger: logger, file: #fileID, line: #line)
-    }
-}
-
-extension PostgresConnection: PreparedStatementExecutor {}
-
-extension PostgresClient: PreparedStatementExecutor {
-    func execute<Statement: PostgresPreparedStatement, Row>(
-        _ preparedStatement: Statement, logger: Logger, file: String, line: Int
-    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Row> where Row == Statement.Row {
-        try await execute(preparedStatement, logger: Optional(logger), file: file, line: line)
+        scope.column == CitizenColumn.name
+            ? try await client.execute(ScopePage(facts: ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), cursor: cursor, rows: rows), logger: logger)
+            : try await client.execute(ScopePage(facts: ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), cursor: cursor, rows: rows), logger: logger)
     }
 }
 
@@ -139,4 +118,100 @@ struct ScopeFacts<Column: ScopeColumn>: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// A row of a scope's page: the scope's facts, and one change (none when nothing follows the cursor).
+struct ScopePageRow: Sendable {
+    let facts: PullPageBuilder.ScopeFacts
+    let change: RawPullResponse.Change?
+}
+
+/// The page query, prepared once a connection, for the scopes of one column: the facts and the changes
+/// after the cursor. One statement sees one snapshot, so they agree. The changes are asked for as the
+/// range of the scope's index from (scope, cursor) to the scope's end, in that index's order: a plan
+/// made once for every scope and cursor (a generic plan) then walks that index, never the whole feed's
+/// seq index filtered by scope, which is what a plain `scope = $2 AND seq > $3 ORDER BY seq` may get.
+struct ScopePage<Column: ScopeColumn>: PostgresPreparedStatement {
+    typealias Row = ScopePageRow
+    static var sql: String {
+        """
+        SELECT f.*, r.seq, r.type, r.id, r.case_id, r.version, r.deleted, r.body
+        FROM (\(ScopeFacts<Column>.sql)) f(horizon, latest, count, sum)
+        LEFT JOIN (SELECT seq, type, id, case_id, version, deleted, body FROM records
+                   WHERE (\(Column.name), seq) > ($2, $3) AND \(Column.name) <= $2
+                   ORDER BY \(Column.name), seq LIMIT $4) r ON true
+        ORDER BY r.seq
+        """
+    }
+    /// The facts' statement, whose text and bindings ($1, $2) this one begins with.
+    let facts: ScopeFacts<Column>
+    let cursor: Int64
+    let rows: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try facts.makeBindings()
+        bindings.append(cursor)
+        bindings.append(Int64(rows))
+        return bindings
+    }
+
+    /// Cell by cell, each as its own type: a page has thousands of rows, and decoding a whole tuple
+    /// at once goes through generic code for every cell of every row.
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        var cells = CellReader(row)
+        let facts = PostgresSyncStore.facts(try cells.int64(), try cells.int64(), try cells.int64(), try cells.int64())
+        guard let seq = try cells.int64() else { return ScopePageRow(facts: facts, change: nil) }
+        guard let type = RecordType(rawValue: try cells.string() ?? "") else {
+            throw ServiceError(.internalError, "a stored record has an unknown type")
+        }
+        guard let id = try cells.string(), let caseId = try cells.string(), let version = try cells.int64(),
+            let deleted = try cells.bool()
+        else { throw ServiceError(.internalError, "a stored record lacks a column it must have") }
+        let body = try cells.data()
+        return ScopePageRow(
+            facts: facts,
+            change: RawPullResponse.Change(
+                seq: seq, type: type, id: id, caseId: caseId, version: version, deleted: deleted, data: deleted ? nil : body))
+    }
+}
+
+/// Reads a row's cells in order, straight from the binary form postgres-nio asks PostgreSQL for, and
+/// through postgres-nio's own decoding for any other form or type.
+struct CellReader {
+    private var cells: PostgresRow.Iterator
+
+    init(_ row: PostgresRow) { cells = row.makeIterator() }
+
+    private mutating func next() throws -> PostgresCell {
+        guard let cell = cells.next() else { throw ServiceError(.internalError, "a row has fewer columns than its statement") }
+        return cell
+    }
+
+    mutating func int64() throws -> Int64? {
+        let cell = try next()
+        guard let bytes = cell.bytes else { return nil }
+        guard cell.format == .binary, cell.dataType == .int8, bytes.readableBytes == 8 else { return try cell.decode(Int64.self) }
+        return bytes.getInteger(at: bytes.readerIndex, as: Int64.self)
+    }
+
+    mutating func bool() throws -> Bool? {
+        let cell = try next()
+        guard let bytes = cell.bytes else { return nil }
+        guard cell.format == .binary, cell.dataType == .bool, bytes.readableBytes == 1 else { return try cell.decode(Bool.self) }
+        return bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) != 0
+    }
+
+    mutating func string() throws -> String? {
+        let cell = try next()
+        guard let bytes = cell.bytes else { return nil }
+        guard cell.format == .binary, cell.dataType == .text else { return try cell.decode(String.self) }
+        return bytes.getString(at: bytes.readerIndex, length: bytes.readableBytes)
+    }
+
+    mutating func data() throws -> Data? {
+        let cell = try next()
+        guard let bytes = cell.bytes else { return nil }
+        guard cell.format == .binary, cell.dataType == .bytea else { return try cell.decode(Data.self) }
+        return Data(bytes.readableBytesView)
+    }
 }

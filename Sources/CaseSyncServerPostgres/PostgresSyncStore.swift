@@ -135,19 +135,4 @@ public struct PostgresSyncStore: SyncStore, Service {
         guard let state = error.serverInfo?[.sqlState] else { return false }
         return ["40001", "40P01", "23505"].contains(state)
     }
-
-    /// Runs `body` in one read-only snapshot (REPEATABLE READ): every statement sees the same state.
-    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
-        }
-    }
 }

@@ -254,3 +254,45 @@ struct DraftDeletionTests {
         #expect(after.checksum == StateChecksum(count: 0, sum: 0))
     }
 }
+
+@Suite("Pages and scopes, against each store")
+struct PageScopeTests {
+    /// Pages read a scope's own changes only, whatever scope sorts next to it among the stored ones
+    /// (an authority or citizen after it, with changes of its own), and page boundaries inside a scope
+    /// neither skip nor borrow a change.
+    @Test(arguments: StoreBackend.underTest) func aPageHoldsItsScopesChangesOnlyWhateverScopeSortsNextToIt(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let anna = try await server.device(.citizen, name: "Anna")
+        let bert = try await server.device(.citizen, name: "Bert")
+        // gm0193 sorts before gm0344: its officer's last page ends where gm0344's changes begin.
+        let zeno = try await server.device(.officer, name: "Zeno", authority: "gm0193")
+        let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
+        var filed: [String: [String]] = [:]
+        for citizen in [anna, bert] {
+            let (early, late) = (testId("early", by: citizen.clientId), testId("late", by: citizen.clientId))
+            _ = try await server.transport.push(
+                PushRequest(stamping: citizen.clientId, mutations: [
+                    .create(1, caseId: early, authority: "gm0193"), .submit(2, caseId: early),
+                    .create(3, caseId: late, authority: "gm0344"), .submit(4, caseId: late),
+                ]), token: citizen.token)
+            filed[citizen.clientId] = [early, late]
+        }
+        let expected: [(String, RedeemResponse, Set<String>)] = [
+            ("Anna", anna, Set(filed[anna.clientId]!)), ("Bert", bert, Set(filed[bert.clientId]!)),
+            ("Zeno", zeno, [filed[anna.clientId]![0], filed[bert.clientId]![0]]),
+            ("Olga", olga, [filed[anna.clientId]![1], filed[bert.clientId]![1]]),
+        ]
+        for (name, device, cases) in expected {
+            var (cursor, seen, pages): (String?, [String], Int) = (nil, [], 0)
+            while pages < 50 {
+                let page = try await server.transport.pull(cursor: cursor, limit: 1, token: device.token)
+                seen += page.changes.map(\.caseId)
+                (cursor, pages) = (page.cursor, pages + 1)
+                if !page.hasMore { break }
+            }
+            let whole = try await server.transport.pull(cursor: nil, limit: nil, token: device.token)
+            #expect(Set(seen) == cases, "\(name) paged through \(Set(seen).subtracting(cases).count) cases of another scope")
+            #expect(seen == whole.changes.map(\.caseId), "\(name)'s pages of one change each add up to the whole")
+        }
+    }
+}

@@ -51,24 +51,10 @@ struct NoopFloor: AsyncParsableCommand {
             let transport = transports[0]
             let device = try await transport.redeem(RedeemRequest(code: code, deviceName: "bench"))
             let cursor = try await transport.pullPage(cursor: nil, limit: nil, token: device.token).cursor
-            let deadline = ContinuousClock.now + .seconds(duration)
+            // As wrk's runs in tools/benchmark-postgres: 2 s first that do not count, for the pool to open its connections.
+            _ = try await Self.ask(transport, token: device.token, cursor: cursor, connections: connections, for: .seconds(2))
             let start = ContinuousClock.now
-            let results = try await withThrowingTaskGroup(of: [UInt64].self) { group in
-                for _ in 0..<connections {
-                    group.addTask {
-                        var times: [UInt64] = []
-                        while ContinuousClock.now < deadline {
-                            let begin = ContinuousClock.now
-                            let page = try await transport.pullPage(cursor: cursor, limit: nil, token: device.token)
-                            guard page.changes.isEmpty else { throw ValidationError("a no-op sync found changes") }
-                            let took = ContinuousClock.now - begin
-                            times.append(UInt64(took.components.seconds) * 1_000_000 + UInt64(took.components.attoseconds / 1_000_000_000_000))
-                        }
-                        return times
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append(contentsOf: $1) }
-            }
+            let results = try await Self.ask(transport, token: device.token, cursor: cursor, connections: connections, for: .seconds(duration))
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
             for time in results { histogram.record(time) }
             return (results.count, histogram, seconds(since: start))
@@ -77,5 +63,28 @@ struct NoopFloor: AsyncParsableCommand {
             "connections": Double(connections), "syncs": Double(count), "per_second": Double(count) / elapsed,
             "p99_ms": Double(histogram.valueAtPercentile(99)) / 1000,
         ])
+    }
+
+    /// Every connection's sync times (µs), asking without pause for `duration`.
+    static func ask(_ transport: some SyncTransport, token: String, cursor: String, connections: Int, for duration: Duration)
+        async throws -> [UInt64]
+    {
+        let deadline = ContinuousClock.now + duration
+        return try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    var times: [UInt64] = []
+                    while ContinuousClock.now < deadline {
+                        let begin = ContinuousClock.now
+                        let page = try await transport.pullPage(cursor: cursor, limit: nil, token: token)
+                        guard page.changes.isEmpty else { throw ValidationError("a no-op sync found changes") }
+                        let took = ContinuousClock.now - begin
+                        times.append(UInt64(took.components.seconds) * 1_000_000 + UInt64(took.components.attoseconds / 1_000_000_000_000))
+                    }
+                    return times
+                }
+            }
+            return try await group.reduce(into: []) { $0.append(contentsOf: $1) }
+        }
     }
 }
