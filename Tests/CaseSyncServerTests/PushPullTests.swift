@@ -100,10 +100,7 @@ struct PushPullTests {
 
     @Test(arguments: StoreBackend.underTest) func eachSideSeesOnlyItsOwnScope(backend: StoreBackend) async throws {
         let server = try await TestServer(backend)
-        let anna = try await server.device(.citizen, name: "Anna")
-        let bert = try await server.device(.citizen, name: "Bert")
-        let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
-        let zeno = try await server.device(.officer, name: "Zeno", authority: "gm0193")
+        let (anna, bert, olga, zeno) = try await server.twoCitizensAndTwoOfficers()
         _ = try await server.transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: testId("a", by: anna.clientId))]), token: anna.token)
         // A draft is the citizen's alone.
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: olga.token).changes.isEmpty)
@@ -262,11 +259,8 @@ struct PageScopeTests {
     /// neither skip nor borrow a change.
     @Test(arguments: StoreBackend.underTest) func aPageHoldsItsScopesChangesOnlyWhateverScopeSortsNextToIt(backend: StoreBackend) async throws {
         let server = try await TestServer(backend)
-        let anna = try await server.device(.citizen, name: "Anna")
-        let bert = try await server.device(.citizen, name: "Bert")
-        // gm0193 sorts before gm0344: its officer's last page ends where gm0344's changes begin.
-        let zeno = try await server.device(.officer, name: "Zeno", authority: "gm0193")
-        let olga = try await server.device(.officer, name: "Olga", authority: "gm0344")
+        // Zeno's gm0193 sorts before Olga's gm0344: his last page ends where gm0344's changes begin.
+        let (anna, bert, olga, zeno) = try await server.twoCitizensAndTwoOfficers()
         var filed: [String: [String]] = [:]
         for citizen in [anna, bert] {
             let (early, late) = (testId("early", by: citizen.clientId), testId("late", by: citizen.clientId))
@@ -294,5 +288,15 @@ struct PageScopeTests {
             #expect(Set(seen) == cases, "\(name) paged through \(Set(seen).subtracting(cases).count) cases of another scope")
             #expect(seen == whole.changes.map(\.caseId), "\(name)'s pages of one change each add up to the whole")
         }
+    }
+}
+
+extension TestServer {
+    /// Anna and Bert, citizens; Olga, an officer of gm0344, and Zeno, one of gm0193.
+    func twoCitizensAndTwoOfficers() async throws -> (RedeemResponse, RedeemResponse, RedeemResponse, RedeemResponse) {
+        (
+            try await device(.citizen, name: "Anna"), try await device(.citizen, name: "Bert"),
+            try await device(.officer, name: "Olga", authority: "gm0344"), try await device(.officer, name: "Zeno", authority: "gm0193")
+        )
     }
 }
