@@ -22,6 +22,21 @@ extension PostgresSyncStore {
             return page.response
         }
         try ensureRunning()
+        // A read is asked again (twice at most) when its connection is lost under it, as on a failover or
+        // when the listener's connection is closed: reads change nothing, and the device need not retry.
+        var attempt = 0
+        while true {
+            do {
+                return try await read(scope, after: cursor, limit: limit, maxPageBytes: maxPageBytes)
+            } catch let error as PSQLError where attempt < 2 && Self.isLostConnection(error) {
+                attempt += 1
+                try ensureRunning()
+            }
+        }
+    }
+
+    /// One read of a pull from the database.
+    private func read(_ scope: Scope, after cursor: Int64, limit: Int, maxPageBytes: Int) async throws -> RawPullResponse {
         let read = watch.beginRead(scope.key)
         // The facts alone first (a statement PostgreSQL plans once for every scope), unless this instance
         // knows the device is behind: its page reads them again anyway.
@@ -41,6 +56,11 @@ extension PostgresSyncStore {
         }
         guard let page else { throw ServiceError(.internalError, "the scope's facts were not read") }
         return page.response
+    }
+
+    /// Whether a statement failed because its connection was lost (not because of the statement).
+    static func isLostConnection(_ error: PSQLError) -> Bool {
+        [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError].contains(error.code)
     }
 
     /// A session's scope: the column that selects it (a name of this file's, never input), its value,
