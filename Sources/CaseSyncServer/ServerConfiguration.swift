@@ -15,12 +15,15 @@ public struct ServerConfiguration: Sendable {
     public var instance: String?
     /// The load balancers whose `X-Forwarded-For` the limits per address believe.
     public var trustedProxies: TrustedProxies
+    /// SQLite: pushes that arrive together share one transaction and one flush (on by default).
+    public var groupCommit: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./casesync-data", databaseURL: String? = nil,
         limits: ProtocolLimits = .init(), logLevel: Logger.Level = .info, instance: String? = nil,
-        trustedProxies: TrustedProxies = .none
+        trustedProxies: TrustedProxies = .none, groupCommit: Bool = true
     ) {
+        self.groupCommit = groupCommit
         self.instance = instance
         self.trustedProxies = trustedProxies
         self.host = host

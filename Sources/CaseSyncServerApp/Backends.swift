@@ -25,7 +25,8 @@ public enum Backend {
                 .internalError, "cannot create the data directory \(configuration.dataDirectory): check its path and permissions")
         }
         return try SQLiteSyncStore(
-            path: configuration.databasePath, environment: environment, limits: configuration.limits, logger: logger)
+            path: configuration.databasePath, environment: environment, limits: configuration.limits,
+            groupCommit: configuration.groupCommit, logger: logger)
     }
 
     /// A PostgreSQL store, its schema brought up to date first (by a short-lived pool of its own).

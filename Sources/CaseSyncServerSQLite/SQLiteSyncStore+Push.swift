@@ -7,11 +7,12 @@ import GRDB
 
 /// A push on SQLite: the one writer's transaction loads what `PushPlanner` asks for, and writes its
 /// plan, each record at the next place in the change sequence (`MAX(seq) + 1` is safe with one writer).
+/// Pushes that arrive together share a transaction (`GroupCommit`).
 extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
         defer { checkpointer?.noteWrite() }
-        return try await writer.write { db in
+        let work: GroupCommit.Work = { db in
             let last = try Int64.fetchOne(
                 db, sql: "SELECT last_mutation_id FROM devices WHERE client_id = ?", arguments: [session.clientId]) ?? 0
             let reads = try planner.reads(lastMutationId: last)
@@ -19,6 +20,8 @@ extension SQLiteSyncStore {
             try Self.write(plan, clientId: session.clientId, now: planner.now, db)
             return plan.response
         }
+        guard let commits else { return try await writer.write(work) }
+        return try await commits.run(work)
     }
 
     /// Reads what a push's rules need, in its transaction.

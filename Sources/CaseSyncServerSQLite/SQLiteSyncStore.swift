@@ -18,37 +18,46 @@ public struct SQLiteSyncStore: SyncStore {
     let sessions = SessionCache()
     /// Copies the write-ahead log into the database file off the writer's path (nil in memory).
     let checkpointer: Checkpointer?
+    /// Lets pushes that arrive together share one transaction and one flush (nil: one each).
+    let commits: GroupCommit?
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    public init(path: String, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), logger: Logger)
-        throws
-    {
+    /// Opens (creating if needed) the database at `path` and migrates it. Every commit is on disk
+    /// before it returns (`synchronous = FULL`); pushes that arrive together share one commit unless
+    /// `groupCommit` is false (each then waits for a flush of its own: for measuring).
+    public init(
+        path: String, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), groupCommit: Bool = true,
+        logger: Logger
+    ) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // The checkpointer copies the log into the file in the background; the writer does it itself
             // only if the log ever grows past about 40 MB.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.writerBackstopPages)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // An acknowledged push is on disk: the log is flushed at every commit, not only at checkpoints.
+        // (On the pool's one writing connection, after the pool has set up WAL mode, which sets NORMAL.)
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         try self.init(
             writer: pool, environment: environment, limits: limits, logger: logger,
-            checkpointer: try Checkpointer(path: path, logger: logger))
+            checkpointer: try Checkpointer(path: path, logger: logger), groupCommit: groupCommit)
     }
 
     /// Uses an open database (an in-memory `DatabaseQueue` in tests) and migrates it.
-    public init(writer: any DatabaseWriter, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), logger: Logger)
-        throws
-    {
-        try self.init(writer: writer, environment: environment, limits: limits, logger: logger, checkpointer: nil)
+    public init(
+        writer: any DatabaseWriter, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), groupCommit: Bool = true,
+        logger: Logger
+    ) throws {
+        try self.init(writer: writer, environment: environment, limits: limits, logger: logger, checkpointer: nil, groupCommit: groupCommit)
     }
 
     private init(
         writer: any DatabaseWriter, environment: ServerEnvironment, limits: ProtocolLimits, logger: Logger,
-        checkpointer: Checkpointer?
+        checkpointer: Checkpointer?, groupCommit: Bool
     ) throws {
         self.writer = writer
+        commits = groupCommit ? GroupCommit(writer: writer) : nil
         self.environment = environment
         self.limits = limits
         self.logger = logger

@@ -66,6 +66,9 @@ struct Serve: AsyncParsableCommand {
             "A load balancer (address or range, e.g. 10.0.0.0/8; repeatable; env CASESYNC_TRUSTED_PROXIES, comma-separated) whose X-Forwarded-For the limits per address believe.",
             valueName: "address"))
     var trustedProxyEntries: [String] = []
+    @Flag(
+        help: "SQLite: give every push a transaction and a flush of its own instead of letting pushes that arrive together share them (slower; for measuring).")
+    var noGroupCommit = false
     @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
 
     func validate() throws {
@@ -98,7 +101,7 @@ struct Serve: AsyncParsableCommand {
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, databaseURL: storage.resolvedDatabaseURL, limits: limits,
             logLevel: Logger.Level(rawValue: logLevel) ?? .info, instance: instance ?? environment["CASESYNC_INSTANCE"],
-            trustedProxies: try trustedProxies)
+            trustedProxies: try trustedProxies, groupCommit: !noGroupCommit)
         if let seedAuthorities {
             try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }
