@@ -29,12 +29,16 @@ public enum Backend {
             groupCommit: configuration.groupCommit, logger: logger)
     }
 
-    /// A PostgreSQL store, its schema brought up to date first (by a short-lived pool of its own).
+    /// A PostgreSQL store, its schema brought up to date first (by a short-lived pool of its own), on a
+    /// database whose commits wait for the disk.
     public static func openPostgres(
         url: String, _ configuration: ServerConfiguration, environment: ServerEnvironment = .live, logger: Logger
     ) async throws -> PostgresSyncStore {
         try await PostgresSyncStore(url: url, environment: environment, limits: configuration.limits, maxConnections: 2, logger: logger)
-            .whileRunning { try await $0.migrate() }
+            .whileRunning { store in
+                try await store.checkDurableCommits()
+                try await store.migrate()
+            }
         return try PostgresSyncStore(url: url, environment: environment, limits: configuration.limits, logger: logger)
     }
 

@@ -122,6 +122,21 @@ public struct PostgresSyncStore: SyncStore, Service {
         }
     }
 
+    /// Refuses a database whose commits do not wait for the disk (`synchronous_commit = off`, for the
+    /// database, its user or in the URL's options): a push acknowledged there could be lost to a crash
+    /// of PostgreSQL after the device has dropped it from its outbox.
+    public func checkDurableCommits() async throws {
+        var setting = ""
+        for try await value in try await client.query("SELECT current_setting('synchronous_commit')", logger: logger).decode(String.self) {
+            setting = value
+        }
+        guard setting != "off" else {
+            throw ServiceError(
+                .unavailable,
+                "PostgreSQL runs this database with synchronous_commit = off, so acknowledged pushes could be lost in a crash; set it back (ALTER DATABASE … SET synchronous_commit = on, or remove it from the URL's options)")
+        }
+    }
+
     /// Refuses work once the store has stopped: its pool would never lend a connection again.
     func ensureRunning() throws {
         if watch.isClosed { throw ServiceError(.unavailable, "the server is stopping; try again in a moment") }
