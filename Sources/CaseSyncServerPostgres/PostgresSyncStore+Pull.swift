@@ -30,6 +30,7 @@ extension PostgresSyncStore {
                 return try await read(scope, after: cursor, limit: limit, maxPageBytes: maxPageBytes)
             } catch let error as PSQLError where attempt < 2 && Self.isLostConnection(error) {
                 attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
                 try ensureRunning()
             }
         }
@@ -58,9 +59,13 @@ extension PostgresSyncStore {
         return page.response
     }
 
-    /// Whether a statement failed because its connection was lost (not because of the statement).
+    /// Whether a statement failed because its connection was lost (not because of the statement): closed
+    /// under it, or ended by PostgreSQL (57P01-57P03: an administrator, a crash of another backend, a
+    /// restart; class 08: the connection itself).
     static func isLostConnection(_ error: PSQLError) -> Bool {
-        [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError].contains(error.code)
+        if [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError].contains(error.code) { return true }
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08")
     }
 
     /// A session's scope: the column that selects it (a name of this file's, never input), its value,

@@ -126,9 +126,15 @@ public struct PostgresSyncStore: SyncStore, Service {
     /// database, its user or in the URL's options): a push acknowledged there could be lost to a crash
     /// of PostgreSQL after the device has dropped it from its outbox.
     public func checkDurableCommits() async throws {
-        var setting = ""
-        for try await value in try await client.query("SELECT current_setting('synchronous_commit')", logger: logger).decode(String.self) {
-            setting = value
+        var (setting, fsync) = ("", "")
+        for try await values in try await client.query(
+            "SELECT current_setting('synchronous_commit'), current_setting('fsync')", logger: logger
+        ).decode((String, String).self) {
+            (setting, fsync) = values
+        }
+        // A cluster's fsync is the operator's (test clusters run without it): said, not refused.
+        if fsync == "off" {
+            logger.warning("PostgreSQL runs with fsync = off: a crash of its machine can lose acknowledged pushes")
         }
         guard setting != "off" else {
             throw ServiceError(

@@ -24,10 +24,13 @@ final class GroupCommit: Sendable {
     }
 
     private let writer: any DatabaseWriter
+    /// Called once a group has committed (the checkpointer counts transactions).
+    private let afterCommit: @Sendable () -> Void
     private let state = Mutex<(waiting: [Waiting], committing: Bool, inGroup: Int)>(([], false, 0))
 
-    init(writer: any DatabaseWriter) {
+    init(writer: any DatabaseWriter, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.writer = writer
+        self.afterCommit = afterCommit
     }
 
     /// Pushes not answered yet: waiting for a group, or in the one being committed.
@@ -73,11 +76,11 @@ final class GroupCommit: Sendable {
                                 response = try work(db)
                                 return .commit
                             }
-                            guard let response else { throw GroupCommitError.transactionEnded }
-                            return response
+                            return response!
                         }
                     }
                 }
+                afterCommit()
             } catch {
                 results = Array(repeating: .failure(error), count: group.count)
             }

@@ -11,7 +11,6 @@ import GRDB
 extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
-        defer { checkpointer?.noteWrite() }
         let work: GroupCommit.Work = { db in
             let last = try Int64.fetchOne(
                 db, sql: "SELECT last_mutation_id FROM devices WHERE client_id = ?", arguments: [session.clientId]) ?? 0
@@ -20,7 +19,10 @@ extension SQLiteSyncStore {
             try Self.write(plan, clientId: session.clientId, now: planner.now, db)
             return plan.response
         }
-        guard let commits else { return try await writer.write(work) }
+        guard let commits else {
+            defer { checkpointer?.noteWrite() }
+            return try await writer.write(work)
+        }
         return try await commits.run(work)
     }
 

@@ -57,7 +57,7 @@ public struct SQLiteSyncStore: SyncStore {
         checkpointer: Checkpointer?, groupCommit: Bool
     ) throws {
         self.writer = writer
-        commits = groupCommit ? GroupCommit(writer: writer) : nil
+        commits = groupCommit ? GroupCommit(writer: writer, afterCommit: { [checkpointer] in checkpointer?.noteWrite() }) : nil
         self.environment = environment
         self.limits = limits
         self.logger = logger

@@ -26,7 +26,7 @@ struct GroupCommitTests {
         // The writer is held while the pushes arrive: they wait for it together.
         let (holding, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
         let blocker = Task.detached { try await store.writer.write { _ in holding.signal(); release.wait() } }
-        holding.wait()
+        try await Self.until { holding.wait(timeout: .now()) == .success }
         let sessions = devices
         let pushes = Task {
             try await withThrowingTaskGroup(of: (Int, Result<PushResponse, any Error>).self) { group in
@@ -43,9 +43,7 @@ struct GroupCommitTests {
                 return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while commits.pendingCount < devices.count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(commits.pendingCount == devices.count)
+        try await Self.until { commits.pendingCount == sessions.count }
         let before = counter.commits
         release.signal()
         try await blocker.value
@@ -78,10 +76,54 @@ struct GroupCommitTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteSyncStore(path: directory.appendingPathComponent("casesync.sqlite").path, logger: quietLogger)
-        // 2 is FULL: a commit returns once the write-ahead log is on disk.
-        #expect(try await store.writer.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        // 2 is FULL on the writing connection: a commit returns once the write-ahead log is on disk.
         #expect(try await store.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         #expect(store.commits != nil)
+    }
+}
+
+extension GroupCommitTests {
+    /// A push whose writes fail after it has written takes back its own writes only, in a group with others.
+    @Test func aPushThatFailsAfterWritingTakesBackItsOwnWritesOnly() async throws {
+        let database = try DatabaseQueue()
+        try await database.write { try $0.execute(sql: "CREATE TABLE written (push INTEGER)") }
+        let commits = GroupCommit(writer: database)
+        let (holding, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let blocker = Task.detached { try await database.write { _ in holding.signal(); release.wait() } }
+        try await Self.until { holding.wait(timeout: .now()) == .success }
+        let answers = Task {
+            try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for push in 1...3 {
+                    group.addTask {
+                        do {
+                            _ = try await commits.run { db in
+                                try db.execute(sql: "INSERT INTO written (push) VALUES (?)", arguments: [push])
+                                if push == 2 { throw ServiceError(.invalidRequest, "refused after writing") }
+                                return PushResponse(outcomes: [], lastMutationId: Int64(push))
+                            }
+                            return (push, true)
+                        } catch { return (push, false) }
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+        }
+        try await Self.until { commits.pendingCount == 3 }
+        release.signal()
+        try await blocker.value
+        #expect(try await answers.value == [1: true, 2: false, 3: true])
+        #expect(try await database.read { try Int.fetchAll($0, sql: "SELECT push FROM written ORDER BY push") } == [1, 3])
+    }
+
+    /// Waits (10 s at most) until `condition` holds.
+    static func until(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var met = condition()
+        while !met, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            met = condition()
+        }
+        #expect(met)
     }
 }
 

@@ -1,4 +1,5 @@
 import CaseSyncServer
+import CaseSyncServerApp
 import CaseSyncServerPostgres
 import CaseSyncTesting
 import Foundation
@@ -17,6 +18,11 @@ struct PostgresDurabilityTests {
             try await careless.whileRunning { try await $0.checkDurableCommits() }
         } throws: { error in
             (error as? ServiceError)?.message.contains("synchronous_commit = off") == true
+        }
+        // Every command opens its store through the check.
+        let configuration = ServerConfiguration(databaseURL: try #require(components.string))
+        await #expect(throws: ServiceError.self) {
+            try await Backend.withStore(configuration, logger: quietLogger) { _ in }
         }
         // As shipped (on), and as a synchronous standby would have it (remote_apply): served.
         for setting in ["on", "remote_apply"] {

@@ -287,6 +287,7 @@ struct PageScopeTests {
             let whole = try await server.transport.pull(cursor: nil, limit: nil, token: device.token)
             #expect(Set(seen) == cases, "\(name) paged through \(Set(seen).subtracting(cases).count) cases of another scope")
             #expect(seen == whole.changes.map(\.caseId), "\(name)'s pages of one change each add up to the whole")
+            #expect(Set(whole.changes.map(\.caseId)) == cases, "\(name)'s whole scope in one page")
         }
     }
 }
