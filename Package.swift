@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "CaseSyncDomain", "CaseSyncProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,7 +82,7 @@ let package = Package(
         .target(
             name: "CaseSyncServerApp",
             dependencies: [
-                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres",
+                "CaseSyncServer", "CaseSyncServerSQLite", "CaseSyncServerPostgres", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -137,7 +137,7 @@ extension CaseSyncClient {
                 authorityId: account.account.authorityId, clientId: account.clientId, lastSyncAt: account.lastSyncAt,
                 lastSyncError: account.lastSyncError, pending: try count("SELECT COUNT(*) FROM outbox"),
                 deadLetters: try count("SELECT COUNT(*) FROM dead_letters"), openConflicts: conflicts.count,
-                cases: try count("SELECT COUNT(*) FROM records WHERE type = 'case'"))
+                cases: try count("SELECT COUNT(*) FROM records WHERE type = 'case'"), signedOut: account.signedOut)
         }
     }
 

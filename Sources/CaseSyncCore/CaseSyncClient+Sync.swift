@@ -18,6 +18,7 @@ extension CaseSyncClient {
             try await pullAll(transport: transport, report: &report)
             try await refreshAuthorities(transport: transport, force: false)
         } catch {
+            if let error = error as? ClientError { _ = try? await noteSignedOut(error) }
             let message = (error as? ClientError)?.message ?? "\(error)"
             try? await database.writer.write { db in
                 try db.execute(sql: "UPDATE account SET last_sync_error = ?", arguments: [message])

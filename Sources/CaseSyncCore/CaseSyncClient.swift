@@ -34,11 +34,16 @@ public struct CaseSyncClient: Sendable {
 
     /// Redeems a login code at the server and stores this device's token and client id.
     @discardableResult
-    public func login(serverURL: String, code: String, deviceName: String?, transport: any SyncTransport) async throws
-        -> LocalAccount
-    {
-        if try account() != nil {
-            throw ClientError(.alreadyLoggedIn, "this device is logged in already; use another --home for a second account")
+    /// A device the server signed out (`LocalAccount.signedOut`) may log in again: its local state is
+    /// replaced, and edits it never sent are refused unless `discardPending` says to drop them.
+    public func login(
+        serverURL: String, code: String, deviceName: String?, transport: any SyncTransport, discardPending: Bool = false
+    ) async throws -> LocalAccount {
+        if let existing = try account() {
+            guard existing.signedOut != nil else {
+                throw ClientError(.alreadyLoggedIn, "this device is logged in already; use another --home for a second account")
+            }
+            try checkNothingUnsent(discarding: discardPending)
         }
         let discovery: DiscoveryResponse
         let response: RedeemResponse
@@ -58,6 +63,8 @@ public struct CaseSyncClient: Sendable {
             throw ClientError.from(error)
         }
         try await database.writer.write { db in
+            // A device signed out before logs in anew: what it held of the account goes.
+            try LocalDatabase.forgetAccount(db, profile: false)
             try db.execute(
                 sql: """
                     INSERT INTO account (id, server_url, token, client_id, account_id, role, authority_id, display_name)
@@ -92,7 +99,7 @@ public struct CaseSyncClient: Sendable {
                 authorityId: row["authority_id"], displayName: row["display_name"]),
             cursor: row["cursor"], nextMutationId: row["next_mutation_id"],
             lastSyncAt: (row["last_sync_at"] as Int64?).map(Timestamp.init(millisecondsSince1970:)),
-            lastSyncError: row["last_sync_error"])
+            lastSyncError: row["last_sync_error"], signedOut: row["signed_out"])
     }
 
     static func requireAccount(_ db: Database) throws -> LocalAccount {

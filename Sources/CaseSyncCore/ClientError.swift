@@ -20,17 +20,24 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The server answered, but could not take the request just now (5xx, or busy after every retry).
         public static let unavailable = Code(rawValue: "unavailable")
         public static let integrity = Code(rawValue: "integrity")
+        /// The server no longer accepts this device (`reason`: logout, revoked, expired, account_disabled).
+        public static let signedOut = Code(rawValue: "signed_out")
+        /// Leaving would drop edits this device never sent.
+        public static let unsentEdits = Code(rawValue: "unsent_edits")
     }
 
     public var code: Code
     public var message: String
     /// The protocol code behind the error, when there is one (a rule's or the server's).
     public var ruleCode: ErrorCode?
+    /// For `signedOut`: why (a `RevocationReason`'s value).
+    public var reason: String?
 
-    public init(_ code: Code, _ message: String, ruleCode: ErrorCode? = nil) {
+    public init(_ code: Code, _ message: String, ruleCode: ErrorCode? = nil, reason: String? = nil) {
         self.code = code
         self.message = message
         self.ruleCode = ruleCode
+        self.reason = reason
     }
 
     public var description: String { message }
@@ -47,6 +54,14 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
             ClientError(
                 .unavailable, "the server could not take this just now (\(body.message)); your changes are kept and will sync later",
                 ruleCode: body.code)
+        case .server(_, let body) where body.code == .sessionExpired:
+            ClientError(
+                .signedOut, "the server signed this device out: it went unused too long; log in again with a new login code",
+                ruleCode: body.code, reason: RevocationReason.expired.rawValue)
+        case .server(_, let body) where body.code == .deviceRevoked:
+            ClientError(
+                .signedOut, "the server signed this device out (\(body.message))", ruleCode: body.code,
+                reason: body.details?["reason"] ?? RevocationReason.revoked.rawValue)
         case .server(_, let body):
             ClientError(.server, "the server refused: \(body.message)", ruleCode: body.code)
         case .invalidResponse(let reason):

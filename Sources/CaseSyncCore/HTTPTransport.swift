@@ -27,6 +27,16 @@ public struct HTTPTransport: SyncTransport {
         return url
     }
 
+    /// Whether the URL sends tokens and cases in the clear to another machine: `http://` to anything
+    /// but this machine (localhost, 127.0.0.0/8, ::1). Such a server is used only when the user says so.
+    public static func isInsecure(_ url: URL) -> Bool {
+        guard url.scheme?.lowercased() == "http", let host = url.host?.lowercased() else { return false }
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if bare == "localhost" || bare == "::1" { return false }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return !(octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
+    }
+
     public func discover() async throws(SyncTransportError) -> DiscoveryResponse {
         try await send("GET", "/.well-known/casesync", token: nil, body: Optional<String>.none)
     }
@@ -73,6 +83,21 @@ public struct HTTPTransport: SyncTransport {
         } catch {
             throw .invalidResponse(WireCoding.describe(error))
         }
+    }
+
+    public func devices(token: String) async throws(SyncTransportError) -> DeviceList {
+        try await send("GET", "/devices", token: token, body: Optional<String>.none)
+    }
+
+    public func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
+        guard let escaped = clientId.addingPercentEncoding(withAllowedCharacters: .alphanumerics) else {
+            throw .invalidResponse("the device id \(clientId) cannot be sent")
+        }
+        return try await send("DELETE", "/devices/" + escaped, token: token, body: Optional<String>.none)
+    }
+
+    public func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try await send("POST", "/auth/logout", token: token, body: Optional<String>.none)
     }
 
     private func send<Body: Encodable, Answer: Decodable>(

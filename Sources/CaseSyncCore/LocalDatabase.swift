@@ -1,3 +1,4 @@
+import CaseSyncSQLite
 import Foundation
 import GRDB
 
@@ -6,8 +7,10 @@ import GRDB
 public struct LocalDatabase: Sendable {
     let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database file at `path` and migrates it.
+    /// Opens (creating if needed, readable by this user only: it holds the device token) the database
+    /// file at `path` and migrates it.
     public init(path: String) throws {
+        try OwnerOnlyFiles.prepareDatabase(at: path)
         try self.init(writer: DatabasePool(path: path, configuration: Self.configuration()))
     }
 
@@ -118,6 +121,11 @@ public struct LocalDatabase: Sendable {
                         phone TEXT
                     );
                     """)
+        }
+        migrator.registerMigration("v6: a device the server no longer accepts") { db in
+            // Set when the server answers device_revoked or session_expired: the device is signed out
+            // (its cases stay readable here) until it logs in again.
+            try db.execute(sql: "ALTER TABLE account ADD COLUMN signed_out TEXT")
         }
         return migrator
     }

@@ -11,6 +11,9 @@ public struct LocalAccount: Sendable, Hashable, Codable {
     public var nextMutationId: Int64
     public var lastSyncAt: Timestamp?
     public var lastSyncError: String?
+    /// Why the server no longer accepts this device (`logout`, `revoked`, `expired`, `account_disabled`);
+    /// nil while it does.
+    public var signedOut: String?
 }
 
 /// A change made on this device that the server has not acknowledged yet.
@@ -71,6 +74,8 @@ public struct SyncStatus: Sendable, Hashable, Codable {
     public var deadLetters: Int
     public var openConflicts: Int
     public var cases: Int
+    /// Why the server no longer accepts this device; nil while it does.
+    public var signedOut: String?
 }
 
 /// What one sync did.

@@ -22,6 +22,11 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let unsupportedProtocolVersion = ErrorCode("unsupported_protocol_version")
     public static let unauthorized = ErrorCode("unauthorized")
     public static let invalidLoginCode = ErrorCode("invalid_login_code")
+    /// The device's token no longer works: it logged out, was revoked, or its account was disabled
+    /// (`details.reason`: `logout`, `revoked`, `account_disabled`). Log in again with a new code.
+    public static let deviceRevoked = ErrorCode("device_revoked")
+    /// The device's token went unused longer than the server's `sessionIdleDays`. Log in again with a new code.
+    public static let sessionExpired = ErrorCode("session_expired")
     public static let notFound = ErrorCode("not_found")
     public static let methodNotAllowed = ErrorCode("method_not_allowed")
     public static let payloadTooLarge = ErrorCode("payload_too_large")

@@ -31,6 +31,8 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
     /// device may make per minute; more are answered `429 rate_limited` with `Retry-After`. 0: no limit.
     public var redeemAttemptsPerMinute: Int
     public var syncRequestsPerMinute: Int
+    /// Days a device's token may go unused before it stops working (`401 session_expired`). 0: never.
+    public var sessionIdleDays: Int
 
     public init(
         maxBodyBytes: Int = 4 * 1024 * 1024,
@@ -46,7 +48,8 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         idleTimeoutSeconds: Int = 30,
         requestTimeoutSeconds: Int = 60,
         redeemAttemptsPerMinute: Int = 10,
-        syncRequestsPerMinute: Int = 600
+        syncRequestsPerMinute: Int = 600,
+        sessionIdleDays: Int = 180
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxMutationsPerPush = maxMutationsPerPush
@@ -62,12 +65,13 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.redeemAttemptsPerMinute = redeemAttemptsPerMinute
         self.syncRequestsPerMinute = syncRequestsPerMinute
+        self.sessionIdleDays = sessionIdleDays
     }
 
     private enum CodingKeys: String, CodingKey {
         case maxBodyBytes, maxMutationsPerPush, maxPageSize, defaultPageSize, maxPageBytes, maxTextLength, maxClockSkewMillis
         case maxAccountBytes, maxConnections, maxConnectionsPerAddress, idleTimeoutSeconds, requestTimeoutSeconds
-        case redeemAttemptsPerMinute, syncRequestsPerMinute
+        case redeemAttemptsPerMinute, syncRequestsPerMinute, sessionIdleDays
     }
 
     /// Limits a server does not announce keep their defaults (servers announce more limits over time).
@@ -91,5 +95,6 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         try read(.requestTimeoutSeconds, into: &requestTimeoutSeconds)
         try read(.redeemAttemptsPerMinute, into: &redeemAttemptsPerMinute)
         try read(.syncRequestsPerMinute, into: &syncRequestsPerMinute)
+        try read(.sessionIdleDays, into: &sessionIdleDays)
     }
 }

@@ -13,6 +13,12 @@ public protocol SyncTransport: Sendable {
     func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse
     /// `GET /authorities`: the register, or nil when it is still the one of `version`.
     func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister?
+    /// `GET /devices`: the account's devices.
+    func devices(token: String) async throws(SyncTransportError) -> DeviceList
+    /// `DELETE /devices/{clientId}`: stops one of the account's devices.
+    func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo
+    /// `POST /auth/logout`: stops this device's token.
+    func logout(token: String) async throws(SyncTransportError) -> DeviceInfo
 }
 
 extension SyncTransport {

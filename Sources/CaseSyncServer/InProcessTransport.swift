@@ -56,6 +56,20 @@ public struct InProcessTransport: SyncTransport {
         }
     }
 
+    public func devices(token: String) async throws(SyncTransportError) -> DeviceList {
+        try await call { try await service.devices(session: try await service.authenticate(token: token, fresh: true)) }
+    }
+
+    public func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try await call {
+            try await service.revokeDevice(clientId: clientId, session: try await service.authenticate(token: token, fresh: true))
+        }
+    }
+
+    public func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try await call { try await service.logout(session: try await service.authenticate(token: token, fresh: true)) }
+    }
+
     private func call<T>(_ body: () async throws -> T) async throws(SyncTransportError) -> T {
         do {
             return try await body()

@@ -23,7 +23,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .malformedJSON, .invalidRequest, .protocolVersionRequired, .unsupportedProtocolVersion, .invalidCursor,
              .batchTooLarge, .clockAhead, .unknownAuthority:
             .badRequest
-        case .unauthorized, .invalidLoginCode: .unauthorized
+        case .unauthorized, .invalidLoginCode, .deviceRevoked, .sessionExpired: .unauthorized
         case .clientMismatch: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed

@@ -25,12 +25,13 @@ public struct SyncService: Sendable {
         return try await store.redeem(request)
     }
 
-    /// The session of a bearer token, or `unauthorized`.
-    public func authenticate(token: String?) async throws -> Session {
+    /// The session of a bearer token, or `unauthorized` (`device_revoked`, `session_expired` for a token
+    /// that stopped working). With `fresh`, the database is asked even when the instance remembers the device.
+    public func authenticate(token: String?, fresh: Bool = false) async throws -> Session {
         guard let token, !token.isEmpty else {
             throw ServiceError(.unauthorized, "this request needs a device token: Authorization: Bearer <token>")
         }
-        guard token.count <= 128, let session = try await store.session(token: token) else {
+        guard token.count <= 128, let session = try await store.session(token: token, fresh: fresh) else {
             throw ServiceError(.unauthorized, "this device token is not valid; log in again with a new login code")
         }
         return session
@@ -38,6 +39,29 @@ public struct SyncService: Sendable {
 
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         try await store.push(request, session: session)
+    }
+
+    /// The account's devices, the asking one marked `current`.
+    public func devices(session: Session) async throws -> DeviceList {
+        var devices = try await store.devices(accountId: session.account.id)
+        for index in devices.indices { devices[index].current = devices[index].clientId == session.clientId }
+        return DeviceList(devices: devices)
+    }
+
+    /// Stops one of the account's devices (this one: a logout). An id not in the client-id form, or of
+    /// no device of this account, is `not_found` alike.
+    public func revokeDevice(clientId: String, session: Session) async throws -> DeviceInfo {
+        guard (1...64).contains(clientId.utf8.count), clientId.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) })
+        else { throw SessionRules.deviceNotFound }
+        let own = clientId == session.clientId
+        var device = try await store.revokeDevice(clientId: clientId, ofAccount: session.account.id, reason: own ? .logout : .revoked)
+        device.current = own
+        return device
+    }
+
+    /// Stops this device's token.
+    public func logout(session: Session) async throws -> DeviceInfo {
+        try await revokeDevice(clientId: session.clientId, session: session)
     }
 
     /// Reads a request body with `read` (a strict reader); a body that is not JSON is refused as

@@ -2,6 +2,7 @@ import CaseSyncProtocol
 import CaseSyncServer
 import CaseSyncServerPostgres
 import CaseSyncServerSQLite
+import CaseSyncSQLite
 import Foundation
 import GRDB
 import Hummingbird
@@ -19,7 +20,9 @@ public enum Backend {
         _ configuration: ServerConfiguration, environment: ServerEnvironment = .live, logger: Logger
     ) throws -> SQLiteSyncStore {
         do {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            // Readable by the server's user only: the database holds tokens' hashes and citizens' cases.
+            try OwnerOnlyFiles.createDirectory(at: configuration.dataDirectory)
+            try OwnerOnlyFiles.prepareDatabase(at: configuration.databasePath)
         } catch {
             throw ServiceError(
                 .internalError, "cannot create the data directory \(configuration.dataDirectory): check its path and permissions")
@@ -87,11 +90,11 @@ public func buildApplication(
         exportMetrics: { registry.emitToBuffer() })
     if let url = configuration.databaseURL {
         let store = try await Backend.openPostgres(url: url, configuration, environment: environment, logger: logger)
-        return buildApplication(
+        return try buildApplication(
             configuration, store: store, services: [store], now: environment.now, logger: logger, observability: observability)
     }
     let store = try Backend.openSQLite(configuration, environment: environment, logger: logger)
-    return buildApplication(
+    return try buildApplication(
         configuration, store: store, services: [store], now: environment.now, logger: logger, observability: observability)
 }
 

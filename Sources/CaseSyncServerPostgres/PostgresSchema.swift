@@ -96,7 +96,20 @@ enum PostgresSchema {
                 """,
                 "INSERT INTO change_feed (id, last_seq) VALUES (1, 0)",
             ]
-        )
+        ),
+        (
+            "v2: devices that stop working, accounts that are disabled",
+            [
+                // last_seen_at: the device's last use, written down at most every 15 minutes. revoked_at /
+                // revoked_reason: when and why its token stopped working; the row stays, as its outcomes do.
+                "ALTER TABLE devices ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0",
+                "UPDATE devices SET last_seen_at = created_at",
+                "ALTER TABLE devices ADD COLUMN revoked_at BIGINT",
+                "ALTER TABLE devices ADD COLUMN revoked_reason TEXT",
+                "CREATE INDEX devices_account ON devices (account_id)",
+                "ALTER TABLE accounts ADD COLUMN disabled_at BIGINT",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

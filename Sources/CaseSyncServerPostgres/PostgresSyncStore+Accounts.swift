@@ -26,11 +26,11 @@ extension PostgresSyncStore {
     public func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation {
         let (environment, logger) = (environment, logger)
         return try await transaction { connection in
-            var found = false
-            for try await _ in try await connection.query("SELECT 1 FROM accounts WHERE id = \(accountId)", logger: logger).decode(Int32.self) {
-                found = true
-            }
+            var (found, disabledAt): (Bool, Int64?) = (false, nil)
+            let rows = try await connection.query("SELECT disabled_at FROM accounts WHERE id = \(accountId)", logger: logger)
+            for try await value in rows.decode(Int64?.self) { (found, disabledAt) = (true, value) }
             guard found else { throw ServiceError(.notFound, "no account has this id") }
+            try AccountRules.checkEnabled(disabledAt: disabledAt)
             return try await Self.insertCode(accountId: accountId, days: days, environment: environment, connection, logger: logger)
         }
     }
@@ -58,6 +58,7 @@ extension PostgresSyncStore {
                 """
                 UPDATE login_codes c SET redeemed_at = \(now) FROM accounts a
                 WHERE c.code_hash = \(codeHash) AND c.redeemed_at IS NULL AND c.expires_at > \(now) AND a.id = c.account_id
+                  AND a.disabled_at IS NULL
                 RETURNING a.id, a.role, a.authority_id, a.display_name
                 """, logger: logger)
             var account: AccountInfo?
@@ -67,26 +68,125 @@ extension PostgresSyncStore {
             guard let account else { throw AccountRules.invalidCode }
             try await connection.query(
                 """
-                INSERT INTO devices (client_id, account_id, token_hash, device_name, created_at)
-                VALUES (\(device.clientId), \(account.id), \(AccountRules.tokenHash(device.token)), \(device.name), \(now))
+                INSERT INTO devices (client_id, account_id, token_hash, device_name, created_at, last_seen_at)
+                VALUES (\(device.clientId), \(account.id), \(AccountRules.tokenHash(device.token)), \(device.name), \(now), \(now))
                 """, logger: logger)
             return RedeemResponse(token: device.token, clientId: device.clientId, account: account)
         }
     }
 
-    public func session(token: String) async throws -> Session? {
+    public func session(token: String, fresh: Bool) async throws -> Session? {
         let hash = AccountRules.tokenHash(token)
-        if let cached = sessions.get(hash) { return cached }
+        let time = environment.now()
+        let now = time.millisecondsSince1970
+        return try await sessions.session(
+            tokenHash: hash, fresh: fresh, now: time, limits: limits,
+            read: {
+                let rows = try await client.query(
+                    """
+                    SELECT d.client_id, d.last_seen_at, d.revoked_at, d.revoked_reason, a.id, a.role, a.authority_id, a.display_name
+                    FROM devices d JOIN accounts a ON a.id = d.account_id WHERE d.token_hash = \(hash)
+                    """, logger: logger)
+                var found: DeviceStanding?
+                for try await (clientId, lastSeen, revokedAt, reason, id, role, authority, name)
+                    in rows.decode((String, Int64, Int64?, String?, String, String, String?, String).self)
+                {
+                    let account = try AccountRules.account(id: id, role: role, authorityId: authority, displayName: name)
+                    found = DeviceStanding(
+                        session: Session(clientId: clientId, account: account), lastSeenAt: Timestamp(millisecondsSince1970: lastSeen),
+                        revokedAt: revokedAt.map(Timestamp.init(millisecondsSince1970:)), revokedReason: reason)
+                }
+                return found
+            },
+            expire: { clientId in _ = try await revoke(clientId: clientId, accountId: nil, reason: .expired) },
+            noteUse: { clientId in
+                try await client.query(
+                    "UPDATE devices SET last_seen_at = \(now) WHERE client_id = \(clientId) AND last_seen_at < \(now)", logger: logger)
+            })
+    }
+
+    public func devices(accountId: String) async throws -> [DeviceInfo] {
+        var devices: [DeviceInfo] = []
         let rows = try await client.query(
-            """
-            SELECT d.client_id, a.id, a.role, a.authority_id, a.display_name FROM devices d
-            JOIN accounts a ON a.id = d.account_id WHERE d.token_hash = \(hash)
-            """, logger: logger)
-        var session: Session?
-        for try await (clientId, id, role, authority, name) in rows.decode((String, String, String, String?, String).self) {
-            session = Session(clientId: clientId, account: try AccountRules.account(id: id, role: role, authorityId: authority, displayName: name))
+            "SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE account_id = \(accountId)", logger: logger)
+        for try await row in rows.decode(DeviceRow.self) { devices.append(Self.device(row)) }
+        return SessionRules.ordered(devices)
+    }
+
+    public func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo {
+        guard let device = try await revoke(clientId: clientId, accountId: accountId, reason: reason).devices.first else {
+            throw SessionRules.deviceNotFound
         }
-        if let session { sessions.put(hash, session) }
-        return session
+        return device
+    }
+
+    public func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int {
+        let now = environment.now().millisecondsSince1970
+        let logger = logger
+        let changed = try await transaction { connection -> Bool in
+            var exists = false
+            for try await _ in try await connection.query("SELECT 1 FROM accounts WHERE id = \(accountId) FOR UPDATE", logger: logger)
+                .decode(Int32.self)
+            {
+                exists = true
+            }
+            guard exists else { throw ServiceError(.notFound, "no account has this id") }
+            let rows = try await connection.query(
+                disabled
+                    ? "UPDATE accounts SET disabled_at = \(now) WHERE id = \(accountId) AND disabled_at IS NULL RETURNING id"
+                    : "UPDATE accounts SET disabled_at = NULL WHERE id = \(accountId) AND disabled_at IS NOT NULL RETURNING id",
+                logger: logger)
+            var changed = false
+            for try await _ in rows.decode(String.self) { changed = true }
+            return changed
+        }
+        guard disabled, changed else { return 0 }
+        return try await revoke(clientId: nil, accountId: accountId, reason: .accountDisabled).stopped
+    }
+
+    /// Stops the working devices of an account, or one device (of an account, when given); answers the
+    /// devices selected (as they are afterwards) and how many were stopped. The transaction names the
+    /// stopped devices to every instance as it commits, and each forgets them (`d CLIENT…`, ScopeWatch).
+    private func revoke(clientId: String?, accountId: String?, reason: RevocationReason) async throws
+        -> (devices: [DeviceInfo], stopped: Int)
+    {
+        let now = environment.now().millisecondsSince1970
+        let logger = logger
+        let result = try await transaction { connection -> ([DeviceInfo], [String]) in
+            var stopped: [String] = []
+            let updated = try await connection.query(
+                """
+                UPDATE devices SET revoked_at = \(now), revoked_reason = \(reason.rawValue)
+                WHERE revoked_at IS NULL AND (\(clientId)::TEXT IS NULL OR client_id = \(clientId))
+                  AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
+                RETURNING client_id
+                """, logger: logger)
+            for try await id in updated.decode(String.self) { stopped.append(id) }
+            var devices: [DeviceInfo] = []
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.deviceColumns) FROM devices
+                WHERE (\(clientId)::TEXT IS NULL OR client_id = \(clientId)) AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
+                """, logger: logger)
+            for try await row in rows.decode(DeviceRow.self) { devices.append(Self.device(row)) }
+            if !stopped.isEmpty {
+                try await connection.query(
+                    "SELECT pg_notify(\(unescaped: ScopeWatch.channel), \(ScopeWatch.revokedPayload(stopped)))", logger: logger)
+            }
+            return (devices, stopped)
+        }
+        sessions.evict(clientIds: Set(result.1))
+        return (result.0, result.1.count)
+    }
+
+    typealias DeviceRow = (String, String?, Int64, Int64, Int64?, String?)
+
+    static let deviceColumns = "client_id, device_name, created_at, last_seen_at, revoked_at, revoked_reason"
+
+    static func device(_ row: DeviceRow) -> DeviceInfo {
+        DeviceInfo(
+            clientId: row.0, name: row.1, createdAt: Timestamp(millisecondsSince1970: row.2),
+            lastSeenAt: Timestamp(millisecondsSince1970: row.3), revokedAt: row.4.map(Timestamp.init(millisecondsSince1970:)),
+            revokedReason: row.5)
     }
 }

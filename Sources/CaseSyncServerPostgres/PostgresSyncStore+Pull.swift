@@ -14,8 +14,10 @@ extension PostgresSyncStore {
         let (maxPageBytes, logger) = (limits.maxPageBytes, logger)
         // An up-to-date device, by what this instance knows: answered from memory once a barrier has
         // made sure nothing committed before the request is unheard (ScopeWatch).
+        // The device too must still be remembered as working after the barrier: a revocation committed
+        // before the request arrived has then been heard, and has taken it out.
         if let known = watch.known(scope.key), cursor >= known.latest, await watch.barrier(send: notify, logger: logger),
-            let facts = watch.known(scope.key),
+            sessions.holds(session), let facts = watch.known(scope.key),
             let page = try? PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts), !page.needsRows
         {
             watch.countAnswerFromMemory()
@@ -27,7 +29,7 @@ extension PostgresSyncStore {
         var attempt = 0
         while true {
             do {
-                return try await read(scope, after: cursor, limit: limit, maxPageBytes: maxPageBytes)
+                return try await read(scope, client: session.clientId, after: cursor, limit: limit, maxPageBytes: maxPageBytes)
             } catch let error as PSQLError where attempt < 2 && Self.isLostConnection(error) {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
@@ -36,20 +38,24 @@ extension PostgresSyncStore {
         }
     }
 
-    /// One read of a pull from the database.
-    private func read(_ scope: Scope, after cursor: Int64, limit: Int, maxPageBytes: Int) async throws -> RawPullResponse {
+    /// One read of a pull from the database; its statement reads the device too.
+    private func read(_ scope: Scope, client: String, after cursor: Int64, limit: Int, maxPageBytes: Int) async throws
+        -> RawPullResponse
+    {
         let read = watch.beginRead(scope.key)
         // The facts alone first (a statement PostgreSQL plans once for every scope), unless this instance
         // knows the device is behind: its page reads them again anyway.
         if watch.known(scope.key).map({ cursor >= $0.latest }) ?? true {
-            let facts = try await Self.facts(scope, on: client, logger: logger)
+            let (facts, device) = try await Self.facts(scope, client: client, on: self.client, logger: logger)
+            try SessionRules.checkActive(device)
             if let read { watch.finishRead(scope.key, token: read, facts: facts) }
             let quick = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
             guard quick.needsRows else { return quick.response }
         }
         var page: PullPageBuilder?
-        for try await row in try await Self.page(scope, after: cursor, rows: limit + 1, on: client, logger: logger) {
+        for try await row in try await Self.page(scope, client: client, after: cursor, rows: limit + 1, on: self.client, logger: logger) {
             if page == nil {
+                try SessionRules.checkActive(row.device)
                 if let read { watch.finishRead(scope.key, token: read, facts: row.facts) }
                 page = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: row.facts)
             }
@@ -82,20 +88,21 @@ extension PostgresSyncStore {
             : Scope(column: "authority_id", value: account.authorityId ?? "", key: ScopeKey.of(account))
     }
 
-    /// The scope's horizon, latest change and checksum, by one statement each connection prepares once:
-    /// the sync of an up-to-date device is one round trip that PostgreSQL neither parses nor plans again.
-    static func facts(_ scope: Scope, on client: PostgresClient, logger: Logger) async throws -> PullPageBuilder.ScopeFacts {
-        var row: ScopeFacts<CitizenColumn>.Row = (nil, nil, nil, nil)
+    /// The scope's horizon, latest change and checksum, and the device's standing
+    /// (`SessionRules.deviceStateSQL`), by one statement each connection prepares once: the sync of an
+    /// up-to-date device is one round trip that PostgreSQL neither parses nor plans again.
+    static func facts(_ scope: Scope, client: String, on connections: PostgresClient, logger: Logger) async throws
+        -> (PullPageBuilder.ScopeFacts, device: String?)
+    {
+        var row: ScopeFacts<CitizenColumn>.Row = (nil, nil, nil, nil, nil)
         if scope.column == CitizenColumn.name {
-            for try await found in try await client.execute(ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), logger: logger) {
-                row = found
-            }
+            let statement = ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value, client: client)
+            for try await found in try await connections.execute(statement, logger: logger) { row = found }
         } else {
-            for try await found in try await client.execute(ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), logger: logger) {
-                row = found
-            }
+            let statement = ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value, client: client)
+            for try await found in try await connections.execute(statement, logger: logger) { row = found }
         }
-        return facts(row.0, row.1, row.2, row.3)
+        return (facts(row.0, row.1, row.2, row.3), row.4)
     }
 
     static func facts(_ horizon: Int64?, _ latest: Int64?, _ count: Int64?, _ sum: Int64?) -> PullPageBuilder.ScopeFacts {
@@ -104,12 +111,16 @@ extension PostgresSyncStore {
     }
 
     /// The scope's facts and its first `rows` changes after the cursor, in one statement (one round trip a page).
-    static func page(_ scope: Scope, after cursor: Int64, rows: Int, on client: PostgresClient, logger: Logger) async throws
-        -> AsyncThrowingMapSequence<PostgresRowSequence, ScopePageRow>
+    static func page(_ scope: Scope, client: String, after cursor: Int64, rows: Int, on connections: PostgresClient, logger: Logger)
+        async throws -> AsyncThrowingMapSequence<PostgresRowSequence, ScopePageRow>
     {
         scope.column == CitizenColumn.name
-            ? try await client.execute(ScopePage(facts: ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value), cursor: cursor, rows: rows), logger: logger)
-            : try await client.execute(ScopePage(facts: ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value), cursor: cursor, rows: rows), logger: logger)
+            ? try await connections.execute(
+                ScopePage(facts: ScopeFacts<CitizenColumn>(key: scope.key, value: scope.value, client: client), cursor: cursor, rows: rows),
+                logger: logger)
+            : try await connections.execute(
+                ScopePage(facts: ScopeFacts<AuthorityColumn>(key: scope.key, value: scope.value, client: client), cursor: cursor, rows: rows),
+                logger: logger)
     }
 }
 
@@ -121,33 +132,39 @@ protocol ScopeColumn: Sendable {
 enum CitizenColumn: ScopeColumn { static let name = "citizen_id" }
 enum AuthorityColumn: ScopeColumn { static let name = "authority_id" }
 
-/// The scope facts query, prepared once a connection, for the scopes of one column.
+/// The scope facts query, prepared once a connection, for the scopes of one column; it reads the
+/// asking device's standing too.
 struct ScopeFacts<Column: ScopeColumn>: PostgresPreparedStatement {
-    typealias Row = (Int64?, Int64?, Int64?, Int64?)
+    typealias Row = (Int64?, Int64?, Int64?, Int64?, String?)
     static var sql: String {
         """
         SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = $1),
                (SELECT MAX(seq) FROM records WHERE \(Column.name) = $2),
                (SELECT count FROM scope_digests WHERE scope = $1),
-               (SELECT sum FROM scope_digests WHERE scope = $1)
+               (SELECT sum FROM scope_digests WHERE scope = $1),
+               \(SessionRules.deviceStateSQL("$3"))
         """
     }
     let key: String
     let value: String
+    let client: String
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
+        var bindings = PostgresBindings(capacity: 3)
         bindings.append(key)
         bindings.append(value)
+        bindings.append(client)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// A row of a scope's page: the scope's facts, and one change (none when nothing follows the cursor).
+/// A row of a scope's page: the scope's facts, the device's standing, and one change (none when nothing
+/// follows the cursor).
 struct ScopePageRow: Sendable {
     let facts: PullPageBuilder.ScopeFacts
+    let device: String?
     let change: RawPullResponse.Change?
 }
 
@@ -161,14 +178,14 @@ struct ScopePage<Column: ScopeColumn>: PostgresPreparedStatement {
     static var sql: String {
         """
         SELECT f.*, r.seq, r.type, r.id, r.case_id, r.version, r.deleted, r.body
-        FROM (\(ScopeFacts<Column>.sql)) f(horizon, latest, count, sum)
+        FROM (\(ScopeFacts<Column>.sql)) f(horizon, latest, count, sum, device)
         LEFT JOIN (SELECT seq, type, id, case_id, version, deleted, body FROM records
-                   WHERE (\(Column.name), seq) > ($2, $3) AND \(Column.name) <= $2
-                   ORDER BY \(Column.name), seq LIMIT $4) r ON true
+                   WHERE (\(Column.name), seq) > ($2, $4) AND \(Column.name) <= $2
+                   ORDER BY \(Column.name), seq LIMIT $5) r ON true
         ORDER BY r.seq
         """
     }
-    /// The facts' statement, whose text and bindings ($1, $2) this one begins with.
+    /// The facts' statement, whose text and bindings ($1-$3) this one begins with.
     let facts: ScopeFacts<Column>
     let cursor: Int64
     let rows: Int
@@ -185,7 +202,8 @@ struct ScopePage<Column: ScopeColumn>: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row {
         var cells = CellReader(row)
         let facts = PostgresSyncStore.facts(try cells.int64(), try cells.int64(), try cells.int64(), try cells.int64())
-        guard let seq = try cells.int64() else { return ScopePageRow(facts: facts, change: nil) }
+        let device = try cells.string()
+        guard let seq = try cells.int64() else { return ScopePageRow(facts: facts, device: device, change: nil) }
         guard let type = RecordType(rawValue: try cells.string() ?? "") else {
             throw ServiceError(.internalError, "a stored record has an unknown type")
         }
@@ -194,7 +212,7 @@ struct ScopePage<Column: ScopeColumn>: PostgresPreparedStatement {
         else { throw ServiceError(.internalError, "a stored record lacks a column it must have") }
         let body = try cells.data()
         return ScopePageRow(
-            facts: facts,
+            facts: facts, device: device,
             change: RawPullResponse.Change(
                 seq: seq, type: type, id: id, caseId: caseId, version: version, deleted: deleted, data: deleted ? nil : body))
     }

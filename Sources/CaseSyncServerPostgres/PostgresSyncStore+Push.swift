@@ -7,7 +7,7 @@ import PostgresNIO
 
 /// A push on PostgreSQL, with other instances pushing at the same time. In one transaction:
 /// 1. the device's row is locked: the same push sent to two instances is applied once, the second
-///    waits and then answers from the stored outcomes;
+///    waits and then answers from the stored outcomes; a revoked device is refused here;
 /// 2. the records the push reads are locked in id order (cases, conflicts), so concurrent pushes to
 ///    one case apply one after the other, never over each other's state;
 /// 3. `PushPlanner` decides everything else without the database;
@@ -20,9 +20,15 @@ extension PostgresSyncStore {
         let (logger, insidePush) = (logger, environment.insidePush)
         return try await transaction { connection in
             var last: Int64 = 0
+            var state: String?
             let device = try await connection.query(
-                "SELECT last_mutation_id FROM devices WHERE client_id = \(session.clientId) FOR UPDATE", logger: logger)
-            for try await value in device.decode(Int64.self) { last = value }
+                """
+                SELECT last_mutation_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END
+                FROM devices WHERE client_id = \(session.clientId) FOR UPDATE
+                """, logger: logger)
+            for try await (value, standing) in device.decode((Int64, String).self) { (last, state) = (value, standing) }
+            // Read under the row's lock, which a revocation takes too: one committed before is never outrun.
+            try SessionRules.checkActive(state)
             let reads = try planner.reads(lastMutationId: last)
             let snapshot = try await Self.load(reads, clientId: session.clientId, connection, logger: logger)
             await insidePush(.afterReads)

@@ -16,7 +16,8 @@ public struct PostgresSyncStore: SyncStore, Service {
     let limits: ProtocolLimits
     let logger: Logger
     let maxConnections: Int
-    /// Sessions by token hash, so a sync does not read the accounts table every time.
+    /// Working devices by token hash, so a sync does not read the accounts table every time; every
+    /// instance forgets a device as its revocation commits (`ScopeWatch`, `d CLIENT…`).
     let sessions = SessionCache()
     /// Each scope's facts as far as this instance knows them, kept true by notifications.
     let watch = ScopeWatch()

@@ -119,10 +119,13 @@ final class ScopeWatch: Sendable {
     }
 
     /// A notification's payload: `s SCOPE…` (these scopes changed), `*` (anything may have changed),
-    /// or `b INSTANCE N` (an instance's barrier N).
+    /// `b INSTANCE N` (an instance's barrier N), or `d CLIENT…` (these devices stopped working: the
+    /// store's sessions hear it, `revokedClients`).
     func heard(_ payload: String) {
         let words = payload.split(separator: " ")
         switch words.first {
+        case "d":
+            break
         case "s":
             state.withLock { state in
                 for scope in words.dropFirst() {
@@ -191,6 +194,21 @@ final class ScopeWatch: Sendable {
         let taken = state.waiters.filter { chosen($0.value) }
         for key in taken.keys { state.waiters[key] = nil }
         return taken.values.map(\.continuation)
+    }
+
+    /// The payload that names devices that stopped working (`d *`, "perhaps any", when they would not
+    /// fit one notification's 8,000 bytes).
+    static func revokedPayload(_ clientIds: [String]) -> String {
+        let listed = "d " + clientIds.joined(separator: " ")
+        return listed.utf8.count > 7_900 ? "d *" : listed
+    }
+
+    /// The devices a `d` payload names; nil for "perhaps any" (and for any other payload, empty).
+    static func revokedClients(_ payload: String) -> Set<String>? {
+        let words = payload.split(separator: " ")
+        guard words.first == "d" else { return [] }
+        if words.count == 2, words[1] == "*" { return nil }
+        return Set(words.dropFirst().map(String.init))
     }
 
     // MARK: Barriers
@@ -298,8 +316,15 @@ extension PostgresSyncStore {
                     try await withTaskCancellationHandler {
                         try await connection.listen(on: channel) { notifications in
                             watch.beginListening(end: { handle.cancel() })
+                            // Devices revoked while nobody listened were not heard of.
+                            sessions.evictAll()
                             for try await notification in notifications {
                                 await environment.hearing(notification.payload)
+                                if let revoked = ScopeWatch.revokedClients(notification.payload) {
+                                    if !revoked.isEmpty { sessions.evict(clientIds: revoked) }
+                                } else {
+                                    sessions.evictAll()
+                                }
                                 watch.heard(notification.payload)
                             }
                         }

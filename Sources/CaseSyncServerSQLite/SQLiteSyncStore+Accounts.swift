@@ -21,9 +21,10 @@ extension SQLiteSyncStore {
 
     public func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation {
         try await writer.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE id = ?", arguments: [accountId]) != nil else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT disabled_at FROM accounts WHERE id = ?", arguments: [accountId]) else {
                 throw ServiceError(.notFound, "no account has this id")
             }
+            try AccountRules.checkEnabled(disabledAt: row[0])
             return try insertCode(db, accountId: accountId, days: days)
         }
     }
@@ -46,7 +47,7 @@ extension SQLiteSyncStore {
                 sql: """
                     SELECT a.id, a.role, a.authority_id, a.display_name FROM login_codes c
                     JOIN accounts a ON a.id = c.account_id
-                    WHERE c.code_hash = ? AND c.redeemed_at IS NULL AND c.expires_at > ?
+                    WHERE c.code_hash = ? AND c.redeemed_at IS NULL AND c.expires_at > ? AND a.disabled_at IS NULL
                     """,
                 arguments: [codeHash, now.millisecondsSince1970])
             else { throw AccountRules.invalidCode }
@@ -54,28 +55,114 @@ extension SQLiteSyncStore {
                 sql: "UPDATE login_codes SET redeemed_at = ? WHERE code_hash = ?", arguments: [now.millisecondsSince1970, codeHash])
             let account = try Self.account(row)
             try db.execute(
-                sql: "INSERT INTO devices (client_id, account_id, token_hash, device_name, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [device.clientId, account.id, AccountRules.tokenHash(device.token), device.name, now.millisecondsSince1970])
+                sql: """
+                    INSERT INTO devices (client_id, account_id, token_hash, device_name, created_at, last_seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    device.clientId, account.id, AccountRules.tokenHash(device.token), device.name, now.millisecondsSince1970,
+                    now.millisecondsSince1970,
+                ])
             return RedeemResponse(token: device.token, clientId: device.clientId, account: account)
         }
     }
 
-    public func session(token: String) async throws -> Session? {
+    public func session(token: String, fresh: Bool) async throws -> Session? {
         let hash = AccountRules.tokenHash(token)
-        if let cached = sessions.get(hash) { return cached }
-        let session = try await writer.read { db -> Session? in
-            guard let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT d.client_id, a.id, a.role, a.authority_id, a.display_name FROM devices d
-                    JOIN accounts a ON a.id = d.account_id WHERE d.token_hash = ?
-                    """,
-                arguments: [hash])
-            else { return nil }
-            return Session(clientId: row["client_id"], account: try Self.account(row))
+        let time = environment.now()
+        let now = time.millisecondsSince1970
+        return try await sessions.session(
+            tokenHash: hash, fresh: fresh, now: time, limits: limits,
+            read: {
+                try await writer.read { db -> DeviceStanding? in
+                    guard let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT d.client_id, d.last_seen_at, d.revoked_at, d.revoked_reason, a.id, a.role, a.authority_id, a.display_name
+                            FROM devices d JOIN accounts a ON a.id = d.account_id WHERE d.token_hash = ?
+                            """,
+                        arguments: [hash])
+                    else { return nil }
+                    return DeviceStanding(
+                        session: Session(clientId: row["client_id"], account: try Self.account(row)),
+                        lastSeenAt: Timestamp(millisecondsSince1970: row["last_seen_at"]),
+                        revokedAt: (row["revoked_at"] as Int64?).map(Timestamp.init(millisecondsSince1970:)),
+                        revokedReason: row["revoked_reason"])
+                }
+            },
+            expire: { clientId in _ = try await revoke(where: "client_id = ?", [clientId], reason: .expired) },
+            noteUse: { clientId in
+                try await writer.write { db in
+                    try db.execute(
+                        sql: "UPDATE devices SET last_seen_at = ? WHERE client_id = ? AND last_seen_at < ?", arguments: [now, clientId, now])
+                }
+            })
+    }
+
+    public func devices(accountId: String) async throws -> [DeviceInfo] {
+        try await writer.read { db in
+            SessionRules.ordered(
+                try Row.fetchAll(
+                    db, sql: "SELECT \(Self.deviceColumns) FROM devices WHERE account_id = ?", arguments: [accountId]
+                ).map(Self.device))
         }
-        if let session { sessions.put(hash, session) }
-        return session
+    }
+
+    public func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo {
+        var condition = "client_id = ?"
+        var arguments: [any DatabaseValueConvertible] = [clientId]
+        if let accountId {
+            condition += " AND account_id = ?"
+            arguments.append(accountId)
+        }
+        let (found, _) = try await revoke(where: condition, StatementArguments(arguments), reason: reason)
+        guard let device = found.first else { throw SessionRules.deviceNotFound }
+        return device
+    }
+
+    public func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int {
+        let now = environment.now().millisecondsSince1970
+        let changed = try await writer.write { db -> Bool in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE id = ?", arguments: [accountId]) != nil else {
+                throw ServiceError(.notFound, "no account has this id")
+            }
+            try db.execute(
+                sql: disabled
+                    ? "UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL"
+                    : "UPDATE accounts SET disabled_at = NULL WHERE id = ? AND disabled_at IS NOT NULL",
+                arguments: disabled ? [now, accountId] : [accountId])
+            return db.changesCount > 0
+        }
+        guard disabled, changed else { return 0 }
+        return try await revoke(where: "account_id = ? AND revoked_at IS NULL", [accountId], reason: .accountDisabled).stopped
+    }
+
+    /// Stops the devices the condition selects that still work; answers the devices selected (as they
+    /// are afterwards) and how many were stopped, and evicts them from this instance's memory.
+    private func revoke(where condition: String, _ arguments: StatementArguments, reason: RevocationReason) async throws
+        -> (devices: [DeviceInfo], stopped: Int)
+    {
+        let now = environment.now().millisecondsSince1970
+        let result = try await writer.write { db -> ([DeviceInfo], Int) in
+            try db.execute(
+                sql: "UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND \(condition)",
+                arguments: [now, reason.rawValue] + arguments)
+            let stopped = db.changesCount
+            let devices = try Row.fetchAll(db, sql: "SELECT \(Self.deviceColumns) FROM devices WHERE \(condition)", arguments: arguments)
+                .map(Self.device)
+            return (devices, stopped)
+        }
+        sessions.evict(clientIds: Set(result.0.map(\.clientId)))
+        return result
+    }
+
+    static let deviceColumns = "client_id, device_name, created_at, last_seen_at, revoked_at, revoked_reason"
+
+    static func device(_ row: Row) -> DeviceInfo {
+        DeviceInfo(
+            clientId: row[0], name: row[1], createdAt: Timestamp(millisecondsSince1970: row[2]),
+            lastSeenAt: Timestamp(millisecondsSince1970: row[3]),
+            revokedAt: (row[4] as Int64?).map(Timestamp.init(millisecondsSince1970:)), revokedReason: row[5])
     }
 
     static func account(_ row: Row) throws -> AccountInfo {

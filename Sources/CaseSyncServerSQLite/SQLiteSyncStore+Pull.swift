@@ -9,16 +9,20 @@ extension SQLiteSyncStore {
         let scope = ScopeKey.of(session.account)
         let maxPageBytes = limits.maxPageBytes
         return try await writer.read { db in
-            // One statement for the scope's horizon, latest change and checksum.
+            // One statement for the scope's horizon, latest change and checksum, and the device's standing.
             let facts = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
                         SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = ?1),
                                (SELECT MAX(seq) FROM records WHERE \(column) = ?2),
                                (SELECT count FROM scope_digests WHERE scope = ?1),
-                               (SELECT sum FROM scope_digests WHERE scope = ?1)
+                               (SELECT sum FROM scope_digests WHERE scope = ?1),
+                               \(SessionRules.deviceStateSQL("?3"))
                         """),
-                arguments: [scope, value])
+                arguments: [scope, value, session.clientId])
+            // The device is read in the same transaction as its page: a revocation committed before it
+            // is never outrun.
+            try SessionRules.checkActive(facts?[4])
             var page = try PullPageBuilder(
                 cursor: cursor, limit: limit, maxPageBytes: maxPageBytes,
                 facts: PullPageBuilder.ScopeFacts(

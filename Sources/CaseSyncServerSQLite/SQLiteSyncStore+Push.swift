@@ -12,8 +12,12 @@ extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
         let work: GroupCommit.Work = { db in
-            let last = try Int64.fetchOne(
-                db, sql: "SELECT last_mutation_id FROM devices WHERE client_id = ?", arguments: [session.clientId]) ?? 0
+            let device = try Row.fetchOne(
+                db, sql: "SELECT (SELECT last_mutation_id FROM devices WHERE client_id = ?1), \(SessionRules.deviceStateSQL("?1"))", arguments: [session.clientId])
+            // The device is read again in the transaction that does the work: a revocation committed
+            // before it is never outrun.
+            try SessionRules.checkActive(device?[1])
+            let last: Int64 = device?[0] ?? 0
             let reads = try planner.reads(lastMutationId: last)
             let plan = try planner.plan(lastMutationId: last, snapshot: try Self.load(reads, clientId: session.clientId, db))
             try Self.write(plan, clientId: session.clientId, now: planner.now, db)

@@ -13,8 +13,8 @@ public struct SQLiteSyncStore: SyncStore {
     let environment: ServerEnvironment
     let limits: ProtocolLimits
     let logger: Logger
-    /// Sessions by token hash, so a sync does not read the accounts table every time. Tokens are never
-    /// revoked in protocol version 1; revoking one must clear this cache.
+    /// Working devices by token hash, so a sync does not read the accounts table every time. Pushes and
+    /// pulls read the device again in their own transaction (an operator may revoke it from another process).
     let sessions = SessionCache()
     /// Copies the write-ahead log into the database file off the writer's path (nil in memory).
     let checkpointer: Checkpointer?

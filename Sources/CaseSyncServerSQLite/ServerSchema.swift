@@ -110,6 +110,20 @@ enum ServerSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v6: devices that stop working, accounts that are disabled") { db in
+            try db.execute(
+                sql: """
+                    -- last_seen_at: the device's last use, written down at most every 15 minutes.
+                    -- revoked_at / revoked_reason: when and why its token stopped working (logout, revoked,
+                    -- expired, account_disabled); the row stays, as its mutations' outcomes do.
+                    ALTER TABLE devices ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+                    UPDATE devices SET last_seen_at = created_at;
+                    ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
+                    ALTER TABLE devices ADD COLUMN revoked_reason TEXT;
+                    CREATE INDEX devices_account ON devices(account_id);
+                    ALTER TABLE accounts ADD COLUMN disabled_at INTEGER;
+                    """)
+        }
         return migrator
     }
 }

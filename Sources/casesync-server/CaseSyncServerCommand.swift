@@ -12,7 +12,7 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-server",
         abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
-        subcommands: [Serve.self, Invite.self, Authorities.self, Migrate.self, Compact.self],
+        subcommands: [Serve.self, Invite.self, Devices.self, Accounts.self, Authorities.self, Migrate.self, Compact.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -69,9 +69,28 @@ struct Serve: AsyncParsableCommand {
     @Flag(
         help: "SQLite: give every push a transaction and a flush of its own instead of letting pushes that arrive together share them (slower; for measuring).")
     var noGroupCommit = false
+    @Option(
+        help: ArgumentHelp(
+            "Serve HTTPS with this certificate chain (PEM, the server's certificate first; env CASESYNC_TLS_CERTIFICATE). Needs --tls-key.",
+            valueName: "file"))
+    var tlsCertificate: String?
+    @Option(help: ArgumentHelp("The certificate's private key (PEM; env CASESYNC_TLS_KEY).", valueName: "file"))
+    var tlsKey: String?
     @OptionGroup(title: "Limits (announced in discovery)") var limitOptions: LimitOptions
 
+    /// The TLS files from the flags, or else the environment.
+    var tlsFiles: ServerConfiguration.TLSFiles? {
+        let environment = ProcessInfo.processInfo.environment
+        let certificate = tlsCertificate ?? environment["CASESYNC_TLS_CERTIFICATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = tlsKey ?? environment["CASESYNC_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let certificate, let key else { return nil }
+        return ServerConfiguration.TLSFiles(certificateChain: certificate, privateKey: key)
+    }
+
     func validate() throws {
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("HTTPS needs both --tls-certificate and --tls-key")
+        }
         if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -101,12 +120,12 @@ struct Serve: AsyncParsableCommand {
             host: host ?? environment["CASESYNC_HOST"] ?? "127.0.0.1", port: resolvedPort,
             dataDirectory: storage.resolvedDataDirectory, databaseURL: storage.resolvedDatabaseURL, limits: limits,
             logLevel: Logger.Level(rawValue: logLevel) ?? .info, instance: instance ?? environment["CASESYNC_INSTANCE"],
-            trustedProxies: try trustedProxies, groupCommit: !noGroupCommit)
+            trustedProxies: try trustedProxies, groupCommit: !noGroupCommit, tls: tlsFiles)
         if let seedAuthorities {
             try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }
         let app = try await exitOnServiceError(configuration) { try await buildApplication(configuration) }
-        logger.info("serving the \(Backend.describe(configuration))")
+        logger.info("serving the \(Backend.describe(configuration)) over \(configuration.tls == nil ? "HTTP" : "HTTPS")")
         do {
             try await app.runService()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {

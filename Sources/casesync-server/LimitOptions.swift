@@ -11,6 +11,7 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Most bytes a citizen's cases may hold; 0 for no limit (default 52428800).") var maxAccountBytes: Int64?
     @Option(help: "Login-code attempts per address per minute; 0 for no limit (default 10).") var redeemPerMinute: Int?
     @Option(help: "Sync requests per device per minute; 0 for no limit (default 600).") var syncPerMinute: Int?
+    @Option(help: "Days a device may go unused before it must log in again; 0 for never (default 180).") var sessionIdleDays: Int?
 
     func validate() throws {
         for (name, value) in [
@@ -20,7 +21,9 @@ struct LimitOptions: ParsableArguments {
             if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
         }
         if let maxAccountBytes, maxAccountBytes < 0 { throw ValidationError("--max-account-bytes must be 0 (no limit) or more") }
-        for (name, value) in [("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute)] {
+        for (name, value) in [
+            ("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute), ("--session-idle-days", sessionIdleDays),
+        ] {
             if let value, value < 0 { throw ValidationError("\(name) must be 0 (no limit) or more") }
         }
     }
@@ -36,6 +39,7 @@ struct LimitOptions: ParsableArguments {
         if let maxAccountBytes { limits.maxAccountBytes = maxAccountBytes }
         if let redeemPerMinute { limits.redeemAttemptsPerMinute = redeemPerMinute }
         if let syncPerMinute { limits.syncRequestsPerMinute = syncPerMinute }
+        if let sessionIdleDays { limits.sessionIdleDays = sessionIdleDays }
         return limits
     }
 }

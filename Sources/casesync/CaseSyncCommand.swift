@@ -10,7 +10,7 @@ struct CaseSyncCommand: AsyncParsableCommand {
         abstract: "File, follow and answer government cases — offline first.",
         discussion: "Every command but login and sync works without a network; sync sends your changes and fetches what changed.",
         subcommands: [
-            Login.self, Authorities.self, New.self, List.self, Show.self, Edit.self, Submit.self, Withdraw.self, Delete.self,
+            Login.self, Logout.self, Devices.self, Authorities.self, New.self, List.self, Show.self, Edit.self, Submit.self, Withdraw.self, Delete.self,
             Message.self, Sync.self, Status.self, Conflicts.self, Resolve.self, Rejected.self,
             Move.self, Hearing.self, Decide.self, Deadlines.self, Notice.self, Profile.self, Postpone.self, Pause.self, Resume.self,
         ])
@@ -61,6 +61,10 @@ struct CLIError: Error, CustomStringConvertible {
 func reporting<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
+    } catch let error as ClientError where error.code == .signedOut {
+        FileHandle.standardError.write(Data(
+            "casesync: \(error.message). Your cases stay readable here. Ask for a new login code, then: casesync login <server URL> <code>\n".utf8))
+        throw ExitCode(4)
     } catch let error as ClientError {
         FileHandle.standardError.write(Data("casesync: \(error.message)\n".utf8))
         throw ExitCode(error.code == .unreachable || error.code == .unavailable ? 3 : 1)

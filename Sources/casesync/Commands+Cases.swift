@@ -9,20 +9,34 @@ struct Login: AsyncParsableCommand {
     @OptionGroup var home: HomeOptions
     @Argument(help: "The server's URL, e.g. http://127.0.0.1:8080.") var url: String
     @Argument(help: "The login code you were given, e.g. K7QM-2XRT-9HBD.") var code: String
-    @Option(help: "A name for this device, shown to you only.") var deviceName: String?
+    @Option(help: "A name for this device, shown in your list of devices.") var deviceName: String?
+    @Flag(help: "Use a server reached by plain http:// on another machine (your token and cases travel unencrypted).")
+    var insecure = false
+    @Flag(help: "When this device was signed out with edits it never sent: drop them and log in.")
+    var discardPending = false
 
     func validate() throws {
-        guard HTTPTransport.serverURL(url) != nil else {
-            throw ValidationError("\(url) is not a server URL; it looks like http://127.0.0.1:8080")
+        guard let parsed = HTTPTransport.serverURL(url) else {
+            throw ValidationError("\(url) is not a server URL; it looks like https://casesync.example.org or http://127.0.0.1:8080")
+        }
+        if HTTPTransport.isInsecure(parsed), !insecure {
+            throw ValidationError(
+                "\(url) is plain http to another machine: your token and cases would travel unencrypted. Use its https:// address, or add --insecure on a network you trust")
         }
     }
 
     func run() async throws {
         try await reporting {
             let client = try home.client()
-            let account = try await client.login(
-                serverURL: url, code: code, deviceName: deviceName ?? ProcessInfo.processInfo.hostName,
-                transport: HTTPTransport(baseURL: HTTPTransport.serverURL(url)!))
+            let account: LocalAccount
+            do {
+                account = try await client.login(
+                    serverURL: url, code: code, deviceName: deviceName ?? ProcessInfo.processInfo.hostName,
+                    transport: HTTPTransport(baseURL: HTTPTransport.serverURL(url)!), discardPending: discardPending)
+            } catch let error as ClientError where error.code == .unsentEdits {
+                throw CLIError(
+                    "\(error.message). See them with: casesync status; to drop them and log in: casesync login --discard-pending \(url) \(code)")
+            }
             let who = account.account.role == .officer
                 ? "officer of \(account.account.authorityId ?? "?")" : "citizen"
             print("Logged in as \(account.account.displayName) (\(who)). Next: casesync sync")

@@ -46,6 +46,9 @@ struct Status: AsyncParsableCommand {
                 Refused:      \(status.deadLetters)\(status.deadLetters > 0 ? " (casesync rejected)" : "")
                 Conflicts:    \(status.openConflicts)\(status.openConflicts > 0 ? " (casesync conflicts)" : "")
                 """)
+            if let reason = status.signedOut {
+                print("Signed out:   the server no longer accepts this device (\(reason)); log in again with a new login code")
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ final class ScriptedTransport: SyncTransport, Sendable {
     struct Log: Sendable {
         var pushes: [PushRequest] = []
         var pulls: [String?] = []
+        var revoked: [String] = []
     }
 
     let account = AccountInfo(id: "anna", role: .citizen, authorityId: nil, displayName: "Anna")
@@ -48,6 +49,26 @@ final class ScriptedTransport: SyncTransport, Sendable {
 
     func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
         version == Self.register.version ? nil : Self.register
+    }
+
+    /// This device, as the server lists it.
+    let device = DeviceInfo(
+        clientId: "client-1", name: "test", createdAt: Timestamp(millisecondsSince1970: 0),
+        lastSeenAt: Timestamp(millisecondsSince1970: 0), current: true)
+
+    func devices(token: String) async throws(SyncTransportError) -> DeviceList { DeviceList(devices: [device]) }
+
+    func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
+        log.withLock { $0.revoked.append(clientId) }
+        var revoked = device
+        revoked.clientId = clientId
+        revoked.revokedAt = Timestamp(millisecondsSince1970: 1)
+        revoked.revokedReason = clientId == device.clientId ? RevocationReason.logout.rawValue : RevocationReason.revoked.rawValue
+        return revoked
+    }
+
+    func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try await revokeDevice(clientId: device.clientId, token: token)
     }
 
     func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {

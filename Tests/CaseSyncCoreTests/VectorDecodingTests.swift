@@ -68,6 +68,9 @@ struct VectorDecodingTests {
             case "/.well-known/casesync": _ = try roundTrip(DiscoveryResponse.self, body, label)
             case "/auth/redeem": _ = try roundTrip(RedeemResponse.self, body, label)
             case "/sync/push": _ = try roundTrip(PushResponse.self, body, label)
+            case "/devices": _ = try roundTrip(DeviceList.self, body, label)
+            case "/auth/logout": _ = try roundTrip(DeviceInfo.self, body, label)
+            case _ where path.hasPrefix("/devices/"): _ = try roundTrip(DeviceInfo.self, body, label)
             case "/sync/pull":
                 let page = try roundTrip(PullResponse.self, body, label)
                 // The raw reader the client stores from agrees with the typed decoding.

@@ -310,6 +310,11 @@ final class AnswerDropping: SyncTransport {
     func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
         try await base.pullPage(cursor: cursor, limit: limit, token: token)
     }
+    func devices(token: String) async throws(SyncTransportError) -> DeviceList { try await base.devices(token: token) }
+    func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try await base.revokeDevice(clientId: clientId, token: token)
+    }
+    func logout(token: String) async throws(SyncTransportError) -> DeviceInfo { try await base.logout(token: token) }
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
         let response = try await base.push(request, token: token)
         if dropping.withLock({ $0 }) { throw .unreachable("the answer was lost") }

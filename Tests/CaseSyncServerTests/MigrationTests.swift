@@ -2,7 +2,7 @@ import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
 import CaseSyncServerApp
-import CaseSyncServerSQLite
+@testable import CaseSyncServerSQLite
 import Foundation
 import GRDB
 import Testing
@@ -35,11 +35,34 @@ struct MigrationTests {
              try String.fetchAll(db, sql: "SELECT code_hash FROM login_codes"))
         }
         #expect(mode == "wal")
-        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold", "v5: the register of authorities"])
+        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold", "v5: the register of authorities", "v6: devices that stop working, accounts that are disabled"])
         #expect(existing == tables)
         // Only hashes of codes and tokens are stored.
         #expect(tokenHashes.count == 1 && tokenHashes[0].count == 64 && tokenHashes[0] != device.token)
         #expect(codeHashes.count == 1 && !codeHashes[0].contains(invitation.code))
+    }
+
+    /// Devices logged in before devices could stop keep working: their last use is taken as their login.
+    @Test func devicesFromBeforeRevocationKeepWorkingAfterTheUpgrade() async throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent("casesync.sqlite").path
+        let now = Timestamp(iso8601: "2026-11-02T09:00:00.000Z")!
+        let queue = try DatabaseQueue(path: path)
+        try ServerSchema.migrator.migrate(queue, upTo: "v5: the register of authorities")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO accounts (id, role, display_name, created_at) VALUES ('a1', 'citizen', 'Anna', 0)")
+            try db.execute(
+                sql: "INSERT INTO devices (client_id, account_id, token_hash, created_at) VALUES ('k3vq7m2xrt6hbd4a', 'a1', ?, ?)",
+                arguments: [AccountRules.tokenHash("cst_old"), now.millisecondsSince1970 - 86_400_000])
+        }
+        var environment = ServerEnvironment.live
+        environment.now = { now }
+        let store = try SQLiteSyncStore(path: path, environment: environment, logger: quietLogger)
+        #expect(try await store.session(token: "cst_old")?.clientId == "k3vq7m2xrt6hbd4a")
+        let device = try #require(try await store.devices(accountId: "a1").first)
+        // (Taken as used at login, a day ago, it had not expired; this use is written down.)
+        #expect(device.isActive && device.lastSeenAt == now)
     }
 
     @Test func theClientDatabaseMigratesOnceAndKeepsItsState() throws {
@@ -54,7 +77,7 @@ struct MigrationTests {
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), try tables.filter { try db.tableExists($0) })
         }
         #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's", "v4: the server's register of authorities, for use offline",
-            "v5: the sender block of the citizen's letters (kept on this device only)",
+            "v5: the sender block of the citizen's letters (kept on this device only)", "v6: a device the server no longer accepts",
         ])
         #expect(existing == tables)
     }

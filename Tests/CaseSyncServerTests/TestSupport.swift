@@ -28,6 +28,11 @@ final class Determinism: Sendable {
         }
     }
 
+    /// Moves the clock on, as days passing would.
+    func advance(millis: Int64) {
+        state.withLock { $0.millis += millis }
+    }
+
     func makeId() -> String {
         state.withLock {
             $0.id += 1
@@ -124,13 +129,15 @@ struct TestServer {
         return client
     }
 
-    /// Runs the server on an ephemeral port of 127.0.0.1 for the duration of `body`.
-    func live<T: Sendable>(trustedProxies: TrustedProxies = .none, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+    /// Runs the server on an ephemeral port of 127.0.0.1 for the duration of `body` (over HTTPS with `tls`).
+    func live<T: Sendable>(
+        trustedProxies: TrustedProxies = .none, tls: ServerConfiguration.TLSFiles? = nil, _ body: @Sendable (URL) async throws -> T
+    ) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let connections = ConnectionLimits(service.limits, trustedProxies: trustedProxies)
         let app = Application(
             router: router(trustedProxies: trustedProxies),
-            server: connections.server,
+            server: try connections.server(tls: try tls.map(ServerTLS.configuration)),
             configuration: connections.configuration(address: .hostname("127.0.0.1", port: 0), logger: quietLogger),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
             logger: quietLogger)
@@ -139,7 +146,7 @@ struct TestServer {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
             defer { group.cancelAll() }
-            return try await body(URL(string: "http://127.0.0.1:\(port)")!)
+            return try await body(URL(string: "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)")!)
         }
     }
 }

@@ -94,7 +94,8 @@ struct VectorTests {
                     body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: substitute(object, placeholderMap)))
                 }
                 let method = HTTPRequest.Method(rawValue: try #require(request["method"] as? String))!
-                let path = try #require(request["path"] as? String)
+                let written = try #require(request["path"] as? String)
+                let path = substitute(written, placeholderMap) as? String ?? written
                 let (status, answer) = try await client.execute(uri: path, method: method, headers: headers, body: body) {
                     response in
                     (Int(response.status.code), try JSONSerialization.jsonObject(with: Data(buffer: response.body)))

@@ -108,4 +108,16 @@ final class FaultyTransport: SyncTransport {
         await deliverDelayed()
         return try deliver(try await gate().pull(cursor: cursor, limit: limit, token: token))
     }
+
+    func devices(token: String) async throws(SyncTransportError) -> DeviceList {
+        try deliver(try await gate().devices(token: token))
+    }
+
+    func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try deliver(try await gate().revokeDevice(clientId: clientId, token: token))
+    }
+
+    func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
+        try deliver(try await gate().logout(token: token))
+    }
 }

@@ -2,6 +2,8 @@ import CaseSyncProtocol
 import Hummingbird
 import Logging
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import NIOCore
 import Synchronization
 
@@ -25,6 +27,12 @@ public struct ConnectionLimits: Sendable {
             configuration: .init(
                 additionalChannelHandlers: [AddressConnectionLimitHandler(counter: counter)],
                 idleTimeout: .seconds(Int64(limits.idleTimeoutSeconds))))
+    }
+
+    /// The same server, over TLS when given its configuration.
+    public func server(tls: TLSConfiguration?) throws -> HTTPServerBuilder {
+        guard let tls else { return server }
+        return try .tls(server, tlsConfiguration: tls)
     }
 
     /// The application configuration's cap on open connections.

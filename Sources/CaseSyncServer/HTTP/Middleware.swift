@@ -74,6 +74,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CaseSyncRequestContext
     let service: SyncService
     let limiter: RateLimiter
+    /// Whether the database is asked even when the instance remembers the device.
+    var fresh = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -83,7 +85,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             token = String(header.dropFirst("Bearer ".count))
         }
         var context = context
-        let session = try await service.authenticate(token: token)
+        let session = try await service.authenticate(token: token, fresh: fresh)
         context.session = session
         context.logger[metadataKey: "casesync.client_id"] = .string(session.clientId)
         if let wait = limiter.take(session.clientId) {

@@ -21,7 +21,7 @@ struct SyncController {
     /// `405 method_not_allowed` with an `Allow` header.
     static let methods = [
         "/health": "GET", "/.well-known/casesync": "GET", "/authorities": "GET", "/auth/redeem": "POST", "/sync/push": "POST",
-        "/sync/pull": "GET", "/metrics": "GET",
+        "/sync/pull": "GET", "/metrics": "GET", "/devices": "GET", "/auth/logout": "POST",
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
@@ -49,6 +49,15 @@ struct SyncController {
             let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
             return try json(try await service.redeem(body))
         }
+        // A device's own account: asked of the database every time (a device revoked a moment ago on
+        // another instance must not list or revoke others), within the same rate as syncs.
+        let account = versioned.group().add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter, fresh: true))
+        account.get("/devices") { _, context in try json(try await service.devices(session: context.session!)) }
+        account.delete("/devices/:clientId") { _, context in
+            let clientId = try context.parameters.require("clientId")
+            return try json(try await service.revokeDevice(clientId: clientId, session: context.session!))
+        }
+        account.post("/auth/logout") { _, context in try json(try await service.logout(session: context.session!)) }
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter))
         sync.post("/push") { request, context in
             let body = try await decode(from: request) { try PushRequest(json: $0) }

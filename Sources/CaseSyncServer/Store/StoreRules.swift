@@ -46,6 +46,14 @@ public enum AccountRules {
     public static let invalidCode = ServiceError(
         .invalidLoginCode, "this login code is not valid: it may be mistyped, used already or expired; ask for a new one")
 
+    /// Refuses a new device for a disabled account (its codes stop working too).
+    public static func checkEnabled(disabledAt: Int64?) throws {
+        if disabledAt != nil {
+            throw ServiceError(
+                .invalidRequest, "this account is disabled: enable it first (casesync-server accounts enable --account ID)")
+        }
+    }
+
     /// An account as stored: its role must be one the protocol knows.
     public static func account(id: String, role: String, authorityId: String?, displayName: String) throws -> AccountInfo {
         guard let role = ActorRole(rawValue: role) else { throw ServiceError(.internalError, "an account has an unknown role") }

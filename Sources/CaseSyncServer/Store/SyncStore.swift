@@ -1,5 +1,4 @@
 import CaseSyncProtocol
-import Synchronization
 
 /// A device's authenticated session: which client it is and whose account.
 public struct Session: Sendable, Hashable {
@@ -31,8 +30,18 @@ public protocol SyncStore: Sendable {
     func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation
     /// Trades a login code for a device token.
     func redeem(_ request: RedeemRequest) async throws -> RedeemResponse
-    /// The session a device token belongs to, or nil.
-    func session(token: String) async throws -> Session?
+    /// The session a device token belongs to, or nil for a token the server never gave. A token that
+    /// no longer works throws `device_revoked` or `session_expired` (`SessionRules`); its use is noted
+    /// (`DeviceInfo.lastSeenAt`). With `fresh`, the database is asked even when the instance remembers it.
+    func session(token: String, fresh: Bool) async throws -> Session?
+    /// The devices of an account, those still working first, then the newest.
+    func devices(accountId: String) async throws -> [DeviceInfo]
+    /// Stops a device's token at once, on every instance. With `accountId`, only a device of that account
+    /// (another one is `not_found`, as one that does not exist). Stopping a stopped device changes nothing.
+    func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo
+    /// Disables an account (its devices stop at once and its login codes stop working) or enables it
+    /// again (it then needs new login codes); returns how many devices were stopped.
+    func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int
     /// Applies a push exactly once per (client, mutation id), all of it in one transaction.
     func push(_ request: PushRequest, session: Session) async throws -> PushResponse
     /// The changes in the session's scope after `cursor`, at most `limit`.
@@ -55,25 +64,13 @@ public protocol SyncStore: Sendable {
 }
 
 extension SyncStore {
+    /// The session a device token belongs to (see `session(token:fresh:)`), as the instance remembers it.
+    public func session(token: String) async throws -> Session? {
+        try await session(token: token, fresh: false)
+    }
+
     /// Adds authorities to the register, or replaces those with the same id.
     public func addAuthorities(_ authorities: [Authority]) async throws {
         try await addAuthorities(authorities, replacingAll: false)
-    }
-}
-
-/// A bounded in-memory map of token hash → session, so a sync does not read the accounts every time.
-public final class SessionCache: Sendable {
-    private let entries = Mutex([String: Session]())
-    private let capacity = 50_000
-
-    public init() {}
-
-    public func get(_ tokenHash: String) -> Session? { entries.withLock { $0[tokenHash] } }
-
-    public func put(_ tokenHash: String, _ session: Session) {
-        entries.withLock {
-            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
-            $0[tokenHash] = session
-        }
     }
 }

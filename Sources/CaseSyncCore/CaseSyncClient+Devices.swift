@@ -1,0 +1,93 @@
+import CaseSyncProtocol
+import GRDB
+
+/// The account's devices, and leaving: a device lists the account's devices, shuts one out, or logs
+/// itself out. A device the server no longer accepts is marked signed out here (`LocalAccount.signedOut`).
+extension CaseSyncClient {
+    /// The account's devices, as the server lists them.
+    public func devices(transport: any SyncTransport) async throws -> DeviceList {
+        let token = try await database.writer.read { db in try Self.token(db) }
+        return try await calling { () async throws(SyncTransportError) in try await transport.devices(token: token) }
+    }
+
+    /// Finds the one device whose client id starts with `prefix` (at least 4 characters).
+    public func deviceId(matching prefix: String, in list: DeviceList) throws -> String {
+        let prefix = prefix.lowercased()
+        guard prefix.count >= 4 else { throw ClientError(.invalidInput, "give at least 4 characters of the device id") }
+        let matches = list.devices.map(\.clientId).filter { $0.hasPrefix(prefix) }
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw ClientError(.notFound, "this account has no device whose id starts with \(prefix)")
+        default: throw ClientError(.ambiguous, "\(matches.count) devices' ids start with \(prefix); give more characters")
+        }
+    }
+
+    /// Shuts one of the account's devices out at once; its unsent edits are never applied. (This device
+    /// is then signed out.)
+    @discardableResult
+    public func revokeDevice(clientId: String, transport: any SyncTransport) async throws -> DeviceInfo {
+        let token = try await database.writer.read { db in try Self.token(db) }
+        let device = try await calling { () async throws(SyncTransportError) in try await transport.revokeDevice(clientId: clientId, token: token) }
+        if device.current {
+            _ = try await noteSignedOut(ClientError(.signedOut, "this device logged out", reason: device.revokedReason))
+        }
+        return device
+    }
+
+    /// Stops this device's token on the server, then forgets everything this device holds (token,
+    /// cases, profile). Edits not yet sent are refused unless `discardPending`. A device the server
+    /// signed out already is forgotten without asking it.
+    public func logout(transport: any SyncTransport, discardPending: Bool = false) async throws {
+        let account = try await database.writer.read { db in try Self.requireAccount(db) }
+        try checkNothingUnsent(discarding: discardPending)
+        if account.signedOut == nil {
+            let token = try await database.writer.read { db in try Self.token(db) }
+            do {
+                _ = try await calling { () async throws(SyncTransportError) in try await transport.logout(token: token) }
+            } catch let error as ClientError where error.code == .signedOut {
+                // Stopped already: nothing left to stop.
+            }
+        }
+        try await database.writer.write { db in try LocalDatabase.forgetAccount(db, profile: true) }
+    }
+
+    /// Refuses to drop edits this device never sent, unless told to.
+    func checkNothingUnsent(discarding: Bool) throws {
+        let pending = try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+        guard pending == 0 || discarding else {
+            throw ClientError(
+                .unsentEdits,
+                "\(pending) edit(s) made on this device were never sent and would be lost; sync first, or discard them explicitly")
+        }
+    }
+
+    /// Runs a call of the account's, turning its failure into a client error (and a refusal of this
+    /// device into its being signed out).
+    func calling<T>(_ body: () async throws(SyncTransportError) -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw try await noteSignedOut(ClientError.from(error))
+        }
+    }
+
+    /// Marks the device signed out when the error says the server no longer accepts it; returns the error.
+    func noteSignedOut(_ error: ClientError) async throws -> ClientError {
+        guard error.code == .signedOut else { return error }
+        let reason = error.reason ?? RevocationReason.revoked.rawValue
+        try await database.writer.write { db in
+            try db.execute(sql: "UPDATE account SET signed_out = ? WHERE signed_out IS NULL", arguments: [reason])
+        }
+        return error
+    }
+}
+
+extension LocalDatabase {
+    /// Empties the account's tables (and, with `profile`, the sender block too): the device holds nothing
+    /// of the account any more.
+    static func forgetAccount(_ db: Database, profile: Bool) throws {
+        for table in ["account", "records", "outbox", "dead_letters"] + (profile ? ["sender_profile"] : []) {
+            try db.execute(sql: "DELETE FROM \(table)")
+        }
+    }
+}

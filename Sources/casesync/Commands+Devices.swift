@@ -1,0 +1,77 @@
+import ArgumentParser
+import CaseSyncCore
+import CaseSyncProtocol
+import Foundation
+
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Log this device out: its token stops working on the server, and what it holds here is deleted.")
+    @OptionGroup var home: HomeOptions
+    @Flag(help: "Log out even though edits made here were never sent (they are lost).") var discardPending = false
+
+    func run() async throws {
+        try await reporting {
+            let client = try home.client()
+            do {
+                try await client.logout(transport: try transport(for: client), discardPending: discardPending)
+            } catch let error as ClientError where error.code == .unsentEdits {
+                throw CLIError("\(error.message). Send them first: casesync sync — or drop them: casesync logout --discard-pending")
+            } catch let error as ClientError where error.code == .unreachable || error.code == .unavailable {
+                throw CLIError(
+                    "\(error.message.components(separatedBy: ";").first ?? error.message); this device stays logged in until the server confirms. Try again when online",
+                    exitCode: 3)
+            }
+            print("Logged out: this device's token no longer works, and its copy of your cases is deleted.")
+        }
+    }
+}
+
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List your account's devices, or shut one out (a lost phone).", subcommands: [ListDevices.self, Revoke.self],
+        defaultSubcommand: ListDevices.self)
+
+    struct ListDevices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List your account's devices.")
+        @OptionGroup var home: HomeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await reporting {
+                let client = try home.client()
+                let list = try await client.devices(transport: try transport(for: client))
+                if json { return try printJSON(list) }
+                for device in list.devices {
+                    let name = device.name ?? "(no name)"
+                    let state = device.revokedAt.map { "stopped \($0) (\(device.revokedReason ?? "revoked"))" }
+                        ?? "last seen \(device.lastSeenAt)"
+                    print("\(device.clientId)  \(name)\(device.current ? " (this device)" : "") — \(state)")
+                }
+                if list.devices.contains(where: { $0.isActive && !$0.current }) {
+                    print("Shut one out with: casesync devices revoke <id>")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shut one of your devices out at once: its token stops working; edits it never sent are not applied.")
+        @OptionGroup var home: HomeOptions
+        @Argument(help: "The device's id (see: casesync devices), or its first characters.") var id: String
+
+        func run() async throws {
+            try await reporting {
+                let client = try home.client()
+                let transport = try transport(for: client)
+                let clientId = try client.deviceId(matching: id, in: try await client.devices(transport: transport))
+                let device = try await client.revokeDevice(clientId: clientId, transport: transport)
+                if device.current {
+                    print("This device was shut out; log in again with a new login code, or delete its data: casesync logout")
+                } else {
+                    print("Device \(device.clientId) (\(device.name ?? "no name")) is shut out: its token no longer works.")
+                }
+            }
+        }
+    }
+}
