@@ -25,8 +25,10 @@ extension CaseSyncClient {
     /// Shuts one of the account's devices out at once; its unsent edits are never applied. (This device
     /// is then signed out.)
     @discardableResult
-    public func revokeDevice(clientId: String, transport: any SyncTransport) async throws -> DeviceInfo {
-        let token = try await database.writer.read { db in try Self.token(db) }
+    public func revokeDevice(clientId: String, transport: any SyncTransport, discardPending: Bool = false) async throws -> DeviceInfo {
+        let (token, account) = try await database.writer.read { db in (try Self.token(db), try Self.requireAccount(db)) }
+        // Shutting this device out strands what it has not sent, as logging out would.
+        if clientId == account.clientId { try checkNothingUnsent(discarding: discardPending) }
         let device = try await calling { () async throws(SyncTransportError) in try await transport.revokeDevice(clientId: clientId, token: token) }
         if device.current {
             _ = try await noteSignedOut(ClientError(.signedOut, "this device logged out", reason: device.revokedReason))
@@ -51,13 +53,16 @@ extension CaseSyncClient {
         try await database.writer.write { db in try LocalDatabase.forgetAccount(db, profile: true) }
     }
 
-    /// Refuses to drop edits this device never sent, unless told to.
+    /// Refuses to drop edits this device never sent, or the refused ones it still shows, unless told to.
     func checkNothingUnsent(discarding: Bool) throws {
-        let pending = try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
-        guard pending == 0 || discarding else {
-            throw ClientError(
-                .unsentEdits,
-                "\(pending) edit(s) made on this device were never sent and would be lost; sync first, or discard them explicitly")
+        let (pending, refused) = try database.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dead_letters") ?? 0)
+        }
+        guard pending + refused == 0 || discarding else {
+            var lost: [String] = []
+            if pending > 0 { lost.append("\(pending) edit(s) made on this device were never sent") }
+            if refused > 0 { lost.append("\(refused) edit(s) the server refused are still shown here") }
+            throw ClientError(.unsentEdits, lost.joined(separator: " and ") + "; they would be lost: sync first, or discard them explicitly")
         }
     }
 

@@ -17,7 +17,7 @@ public struct HTTPTransport: SyncTransport {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        self.session = URLSession(configuration: configuration)
+        self.session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }
 
     /// Parses a server URL typed by a person; nil when it is not an http(s) URL.
@@ -159,5 +159,16 @@ public struct HTTPTransport: SyncTransport {
             throw .invalidResponse("status \(http.statusCode) without a protocol error body")
         }
         return data
+    }
+}
+
+/// The protocol never redirects: a redirect is answered as it is (an error), never followed, so that no
+/// answer can send a device's token to another address, or from https to plain http.
+final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }

@@ -48,7 +48,8 @@ public enum CaseRules {
         if let date = change.effectiveDate, date > today { return refuse(.invalidValue, "effectiveDate cannot be in the future") }
         let changes = context.deadlineChanges
         var event = TimelineEvent(
-            id: context.makeId(), caseId: current.record.id, type: .postponed, at: context.now, actorRole: actor.role,
+            id: context.makeId(), caseId: current.record.id, type: .postponed, at: context.now,
+            actorRole: actor.role, actorName: actor.displayName,
             note: change.note)
         switch change.action {
         case .postpone:
@@ -108,7 +109,8 @@ public enum CaseRules {
             updatedCase: VersionedCase(record: record, version: 1))
         effect.events.append(
             TimelineEvent(
-                id: context.makeId(), caseId: record.id, type: .created, at: context.now, actorRole: actor.role,
+                id: context.makeId(), caseId: record.id, type: .created, at: context.now,
+                actorRole: actor.role, actorName: actor.displayName,
                 status: .draft))
         return effect
     }
@@ -234,7 +236,8 @@ public enum CaseRules {
             }
         effect.events.append(
             TimelineEvent(
-                id: context.makeId(), caseId: record.id, type: type, at: context.now, actorRole: actor.role,
+                id: context.makeId(), caseId: record.id, type: type, at: context.now,
+                actorRole: actor.role, actorName: actor.displayName,
                 status: transition.to, note: transition.note))
         return effect
     }

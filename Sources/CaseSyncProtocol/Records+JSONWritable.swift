@@ -25,6 +25,7 @@ extension CaseRecord: JSONWritable {
 extension TimelineEvent: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
+        if let actorName { writer.key("actorName"); writer.string(actorName) }
         writer.key("actorRole"); writer.string(actorRole.rawValue)
         writer.key("at"); writer.timestamp(at)
         writer.key("caseId"); writer.string(caseId)

@@ -74,6 +74,9 @@ public struct TimelineEvent: Codable, Sendable, Hashable {
     public var type: TimelineEventType
     public var at: Timestamp
     public var actorRole: ActorRole
+    /// The name of the person who acted (an officer's, so that the citizen sees who received, postponed
+    /// or decided); absent in events recorded before names were.
+    public var actorName: String?
     /// The status the case moved to, for status changes.
     public var status: CaseStatus?
     /// A short free-text note by the actor.
@@ -85,7 +88,7 @@ public struct TimelineEvent: Codable, Sendable, Hashable {
     public var effectiveDate: CalendarDate?
 
     public init(
-        id: String, caseId: String, type: TimelineEventType, at: Timestamp, actorRole: ActorRole,
+        id: String, caseId: String, type: TimelineEventType, at: Timestamp, actorRole: ActorRole, actorName: String? = nil,
         status: CaseStatus? = nil, note: String? = nil, weeks: Int? = nil, consent: Bool? = nil,
         effectiveDate: CalendarDate? = nil
     ) {
@@ -94,6 +97,7 @@ public struct TimelineEvent: Codable, Sendable, Hashable {
         self.type = type
         self.at = at
         self.actorRole = actorRole
+        self.actorName = actorName
         self.status = status
         self.note = note
         self.weeks = weeks

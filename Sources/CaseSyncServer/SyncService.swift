@@ -18,11 +18,11 @@ public struct SyncService: Sendable {
         DiscoveryResponse(server: serverName, protocolVersions: Array(ProtocolVersion.supported), limits: limits)
     }
 
-    public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
+    public func redeem(_ request: RedeemRequest, address: String? = nil) async throws -> RedeemResponse {
         guard !request.code.isEmpty, request.code.count <= 64 else {
             throw ServiceError(.invalidLoginCode, "a login code looks like K7QM-2XRT-9HBD; check what you typed")
         }
-        return try await store.redeem(request)
+        return try await store.redeem(request, address: address)
     }
 
     /// The session of a bearer token, or `unauthorized` (`device_revoked`, `session_expired` for a token
@@ -54,7 +54,7 @@ public struct SyncService: Sendable {
         guard (1...64).contains(clientId.utf8.count), clientId.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) })
         else { throw SessionRules.deviceNotFound }
         let own = clientId == session.clientId
-        var device = try await store.revokeDevice(clientId: clientId, ofAccount: session.account.id, reason: own ? .logout : .revoked)
+        var device = try await store.revokeDevice(clientId: clientId, by: session, reason: own ? .logout : .revoked)
         device.current = own
         return device
     }

@@ -110,6 +110,38 @@ enum PostgresSchema {
                 "ALTER TABLE accounts ADD COLUMN disabled_at BIGINT",
             ]
         ),
+        (
+            "v3: the audit trail",
+            [
+                // Who did what, when, from where: never content (AuditEntry). Append-only.
+                """
+                CREATE TABLE audit_log (
+                    id BIGSERIAL PRIMARY KEY,
+                    at BIGINT NOT NULL,
+                    actor TEXT NOT NULL,
+                    account_id TEXT,
+                    client_id TEXT,
+                    address TEXT,
+                    action TEXT NOT NULL,
+                    subject TEXT,
+                    case_id TEXT,
+                    operation TEXT,
+                    fields TEXT,
+                    outcome TEXT
+                )
+                """,
+                "CREATE INDEX audit_log_case ON audit_log (case_id, id) WHERE case_id IS NOT NULL",
+                "CREATE INDEX audit_log_account ON audit_log (account_id, id) WHERE account_id IS NOT NULL",
+                """
+                CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

@@ -7,7 +7,8 @@ extension PostgresSyncStore {
     public func invite(role: ActorRole, authorityId: String?, displayName: String, validFor days: Int) async throws -> Invitation {
         let (name, authority) = try AccountRules.newAccount(role: role, authorityId: authorityId, displayName: displayName)
         let accountId = environment.makeId()
-        let now = environment.now().millisecondsSince1970
+        let time = environment.now()
+        let now = time.millisecondsSince1970
         let (environment, logger) = (environment, logger)
         return try await transaction { connection in
             if let authority {
@@ -19,18 +20,20 @@ extension PostgresSyncStore {
                 INSERT INTO accounts (id, role, authority_id, display_name, created_at)
                 VALUES (\(accountId), \(role.rawValue), \(authority), \(name), \(now))
                 """, logger: logger)
+            try await Self.appendAudit([.byOperator(at: time, .accountCreated, accountId: accountId)], connection, logger: logger)
             return try await Self.insertCode(accountId: accountId, days: days, environment: environment, connection, logger: logger)
         }
     }
 
     public func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation {
-        let (environment, logger) = (environment, logger)
+        let (environment, logger, now) = (environment, logger, environment.now())
         return try await transaction { connection in
             var (found, disabledAt): (Bool, Int64?) = (false, nil)
             let rows = try await connection.query("SELECT disabled_at FROM accounts WHERE id = \(accountId)", logger: logger)
             for try await value in rows.decode(Int64?.self) { (found, disabledAt) = (true, value) }
             guard found else { throw ServiceError(.notFound, "no account has this id") }
             try AccountRules.checkEnabled(disabledAt: disabledAt)
+            try await Self.appendAudit([.byOperator(at: now, .deviceInvited, accountId: accountId)], connection, logger: logger)
             return try await Self.insertCode(accountId: accountId, days: days, environment: environment, connection, logger: logger)
         }
     }
@@ -47,8 +50,9 @@ extension PostgresSyncStore {
         return invitation
     }
 
-    public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
-        let now = environment.now().millisecondsSince1970
+    public func redeem(_ request: RedeemRequest, address: String?) async throws -> RedeemResponse {
+        let time = environment.now()
+        let now = time.millisecondsSince1970
         let device = AccountRules.newDevice(request, environment: environment)
         let codeHash = AccountRules.codeHash(request.code)
         let logger = logger
@@ -71,6 +75,8 @@ extension PostgresSyncStore {
                 INSERT INTO devices (client_id, account_id, token_hash, device_name, created_at, last_seen_at)
                 VALUES (\(device.clientId), \(account.id), \(AccountRules.tokenHash(device.token)), \(device.name), \(now), \(now))
                 """, logger: logger)
+            try await Self.appendAudit(
+                [.by(Session(clientId: device.clientId, account: account, address: address), at: time, .login)], connection, logger: logger)
             return RedeemResponse(token: device.token, clientId: device.clientId, account: account)
         }
     }
@@ -98,7 +104,11 @@ extension PostgresSyncStore {
                 }
                 return found
             },
-            expire: { clientId in _ = try await revoke(clientId: clientId, accountId: nil, reason: .expired) },
+            expire: { clientId in
+                _ = try await revoke(
+                    clientId: clientId, accountId: nil, reason: .expired,
+                    by: AuditEntry(at: time, actor: .server, clientId: clientId, action: .sessionExpired))
+            },
             noteUse: { clientId in
                 try await client.query(
                     "UPDATE devices SET last_seen_at = \(now) WHERE client_id = \(clientId) AND last_seen_at < \(now)", logger: logger)
@@ -113,17 +123,36 @@ extension PostgresSyncStore {
         return SessionRules.ordered(devices)
     }
 
-    public func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo {
-        guard let device = try await revoke(clientId: clientId, accountId: accountId, reason: reason).devices.first else {
-            throw SessionRules.deviceNotFound
+    public func revokeDevice(clientId: String, by session: Session?, reason: RevocationReason) async throws -> DeviceInfo {
+        let now = environment.now()
+        let actor = session.map { AuditEntry.by($0, at: now, .revocation(reason)) } ?? .byOperator(at: now, .revocation(reason))
+        let logger = logger
+        let result = try await transaction { connection in
+            if let session {
+                // The device that asks must still work: both rows are locked, in client-id order (two
+                // devices shutting each other out at once then go one after the other, and the second
+                // finds itself stopped).
+                var caller: String?
+                let rows = try await connection.query(
+                    """
+                    SELECT client_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END FROM devices
+                    WHERE client_id IN (\(session.clientId), \(clientId)) ORDER BY client_id FOR UPDATE
+                    """, logger: logger)
+                for try await (id, state) in rows.decode((String, String).self) where id == session.clientId { caller = state }
+                try SessionRules.checkActive(caller)
+            }
+            return try await Self.revoke(clientId: clientId, accountId: session?.account.id, reason: reason, by: actor, connection, logger: logger)
         }
+        sessions.evict(clientIds: Set(result.stopped))
+        guard let device = result.devices.first else { throw SessionRules.deviceNotFound }
         return device
     }
 
     public func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int {
-        let now = environment.now().millisecondsSince1970
+        let time = environment.now()
+        let now = time.millisecondsSince1970
         let logger = logger
-        let changed = try await transaction { connection -> Bool in
+        let stopped = try await transaction { connection -> [String] in
             var exists = false
             for try await _ in try await connection.query("SELECT 1 FROM accounts WHERE id = \(accountId) FOR UPDATE", logger: logger)
                 .decode(Int32.self)
@@ -138,45 +167,71 @@ extension PostgresSyncStore {
                 logger: logger)
             var changed = false
             for try await _ in rows.decode(String.self) { changed = true }
-            return changed
+            guard changed else { return [] }
+            try await Self.appendAudit(
+                [.byOperator(at: time, disabled ? .accountDisabled : .accountEnabled, accountId: accountId)], connection, logger: logger)
+            guard disabled else { return [] }
+            // Its codes not yet used stop for good: enabling it again needs new ones.
+            try await connection.query(
+                """
+                UPDATE login_codes SET expires_at = \(now) WHERE account_id = \(accountId) AND redeemed_at IS NULL AND expires_at > \(now)
+                """, logger: logger)
+            return try await Self.revoke(
+                clientId: nil, accountId: accountId, reason: .accountDisabled, by: .byOperator(at: time, .accountDisabled), connection,
+                logger: logger
+            ).stopped
         }
-        guard disabled, changed else { return 0 }
-        return try await revoke(clientId: nil, accountId: accountId, reason: .accountDisabled).stopped
+        sessions.evict(clientIds: Set(stopped))
+        return stopped.count
     }
 
-    /// Stops the working devices of an account, or one device (of an account, when given); answers the
-    /// devices selected (as they are afterwards) and how many were stopped. The transaction names the
-    /// stopped devices to every instance as it commits, and each forgets them (`d CLIENT…`, ScopeWatch).
-    private func revoke(clientId: String?, accountId: String?, reason: RevocationReason) async throws
-        -> (devices: [DeviceInfo], stopped: Int)
+    /// `revoke` in a transaction of its own; evicts the stopped devices from this instance's memory.
+    private func revoke(clientId: String?, accountId: String?, reason: RevocationReason, by actor: AuditEntry) async throws
+        -> (devices: [DeviceInfo], stopped: [String])
     {
-        let now = environment.now().millisecondsSince1970
         let logger = logger
-        let result = try await transaction { connection -> ([DeviceInfo], [String]) in
-            var stopped: [String] = []
-            let updated = try await connection.query(
-                """
-                UPDATE devices SET revoked_at = \(now), revoked_reason = \(reason.rawValue)
-                WHERE revoked_at IS NULL AND (\(clientId)::TEXT IS NULL OR client_id = \(clientId))
-                  AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
-                RETURNING client_id
-                """, logger: logger)
-            for try await id in updated.decode(String.self) { stopped.append(id) }
-            var devices: [DeviceInfo] = []
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: Self.deviceColumns) FROM devices
-                WHERE (\(clientId)::TEXT IS NULL OR client_id = \(clientId)) AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
-                """, logger: logger)
-            for try await row in rows.decode(DeviceRow.self) { devices.append(Self.device(row)) }
-            if !stopped.isEmpty {
-                try await connection.query(
-                    "SELECT pg_notify(\(unescaped: ScopeWatch.channel), \(ScopeWatch.revokedPayload(stopped)))", logger: logger)
-            }
-            return (devices, stopped)
+        let result = try await transaction { connection in
+            try await Self.revoke(clientId: clientId, accountId: accountId, reason: reason, by: actor, connection, logger: logger)
         }
-        sessions.evict(clientIds: Set(result.1))
-        return (result.0, result.1.count)
+        sessions.evict(clientIds: Set(result.stopped))
+        return result
+    }
+
+    /// Stops the working devices of an account, or one device (of an account, when given), each with an
+    /// audit entry (`actor`, for the device it stopped); answers the devices selected (as they are
+    /// afterwards) and the ones stopped. The transaction names the stopped devices to every instance as
+    /// it commits, and each forgets them (`d CLIENT…`, ScopeWatch).
+    static func revoke(
+        clientId: String?, accountId: String?, reason: RevocationReason, by actor: AuditEntry, _ connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (devices: [DeviceInfo], stopped: [String]) {
+        var stopped: [(client: String, account: String)] = []
+        let updated = try await connection.query(
+            """
+            UPDATE devices SET revoked_at = \(actor.at.millisecondsSince1970), revoked_reason = \(reason.rawValue)
+            WHERE revoked_at IS NULL AND (\(clientId)::TEXT IS NULL OR client_id = \(clientId))
+              AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
+            RETURNING client_id, account_id
+            """, logger: logger)
+        for try await row in updated.decode((String, String).self) { stopped.append(row) }
+        var devices: [DeviceInfo] = []
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: deviceColumns) FROM devices
+            WHERE (\(clientId)::TEXT IS NULL OR client_id = \(clientId)) AND (\(accountId)::TEXT IS NULL OR account_id = \(accountId))
+            """, logger: logger)
+        for try await row in rows.decode(DeviceRow.self) { devices.append(device(row)) }
+        if !stopped.isEmpty {
+            try await appendAudit(
+                stopped.map { device in
+                    var entry = actor
+                    (entry.accountId, entry.subject) = (device.account, device.client)
+                    return entry
+                }, connection, logger: logger)
+            try await connection.query(
+                "SELECT pg_notify(\(unescaped: ScopeWatch.channel), \(ScopeWatch.revokedPayload(stopped.map(\.client))))", logger: logger)
+        }
+        return (devices, stopped.map(\.client))
     }
 
     typealias DeviceRow = (String, String?, Int64, Int64, Int64?, String?)

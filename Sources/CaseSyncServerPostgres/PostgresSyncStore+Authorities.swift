@@ -6,9 +6,10 @@ import PostgresNIO
 extension PostgresSyncStore {
     public func addAuthorities(_ authorities: [Authority], replacingAll: Bool = false) async throws {
         for authority in authorities { try AuthorityRules.check(authority) }
-        let logger = logger
+        let (logger, now) = (logger, environment.now())
         try await transaction { connection in
             if replacingAll { try await connection.query("DELETE FROM authorities", logger: logger) }
+            try await Self.appendAudit([AuditRules.authoritiesChanged(authorities.count, replacingAll: replacingAll, at: now)], connection, logger: logger)
             guard !authorities.isEmpty else { return }
             try await connection.query(
                 """
@@ -24,10 +25,14 @@ extension PostgresSyncStore {
     }
 
     public func removeAuthority(id: String) async throws {
-        let rows = try await client.query("DELETE FROM authorities WHERE id = \(id) RETURNING id", logger: logger)
-        var removed = false
-        for try await _ in rows.decode(String.self) { removed = true }
-        guard removed else { throw ServiceError(.notFound, "no authority \(id) is in the register") }
+        let (logger, now) = (logger, environment.now())
+        try await transaction { connection in
+            let rows = try await connection.query("DELETE FROM authorities WHERE id = \(id) RETURNING id", logger: logger)
+            var removed = false
+            for try await _ in rows.decode(String.self) { removed = true }
+            guard removed else { throw ServiceError(.notFound, "no authority \(id) is in the register") }
+            try await Self.appendAudit([.byOperator(at: now, .authorityRemoved, subject: id)], connection, logger: logger)
+        }
     }
 
     public func authorityRegister() async throws -> AuthorityRegister {

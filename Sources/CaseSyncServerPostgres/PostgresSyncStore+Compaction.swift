@@ -6,7 +6,8 @@ extension PostgresSyncStore {
     /// Drops tombstones older than the retention horizon (see `SQLiteSyncStore.compact`). It takes the
     /// change feed's row first, so no push writes while it runs.
     public func compact(retentionDays: Int) async throws -> CompactionReport {
-        let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: environment.now())
+        let now = environment.now()
+        let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: now)
         let logger = logger
         return try await transaction { connection in
             try await connection.query("SELECT last_seq FROM change_feed WHERE id = 1 FOR UPDATE", logger: logger)
@@ -42,7 +43,9 @@ extension PostgresSyncStore {
             for try await value in feed.decode(Int64.self) { through = value }
             // Scopes' latest changes and horizons moved: every instance forgets what it knew.
             try await connection.query("SELECT pg_notify(\(unescaped: ScopeWatch.channel), '*')", logger: logger)
-            return CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
+            let report = CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
+            try await Self.appendAudit([AuditRules.compaction(report, retentionDays: retentionDays, at: now)], connection, logger: logger)
+            return report
         }
     }
 

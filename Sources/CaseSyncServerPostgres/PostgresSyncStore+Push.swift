@@ -118,6 +118,7 @@ extension PostgresSyncStore {
             try await connection.query(
                 "UPDATE devices SET last_mutation_id = \(plan.lastMutationId) WHERE client_id = \(clientId)", logger: logger)
         }
+        try await appendAudit(plan.audit, connection, logger: logger)
         // A record written twice in one push is stored once, at the place of its last write.
         var last: [String: Int] = [:]
         for (index, write) in plan.writes.enumerated() { last[write.id] = index }

@@ -15,16 +15,19 @@ extension SQLiteSyncStore {
             try db.execute(
                 sql: "INSERT INTO accounts (id, role, authority_id, display_name, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [accountId, role.rawValue, authority, name, now.millisecondsSince1970])
+            try Self.appendAudit([.byOperator(at: now, .accountCreated, accountId: accountId)], db)
             return try insertCode(db, accountId: accountId, days: days)
         }
     }
 
     public func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation {
-        try await writer.write { db in
+        let now = environment.now()
+        return try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT disabled_at FROM accounts WHERE id = ?", arguments: [accountId]) else {
                 throw ServiceError(.notFound, "no account has this id")
             }
             try AccountRules.checkEnabled(disabledAt: row[0])
+            try Self.appendAudit([.byOperator(at: now, .deviceInvited, accountId: accountId)], db)
             return try insertCode(db, accountId: accountId, days: days)
         }
     }
@@ -37,7 +40,7 @@ extension SQLiteSyncStore {
         return invitation
     }
 
-    public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
+    public func redeem(_ request: RedeemRequest, address: String?) async throws -> RedeemResponse {
         let now = environment.now()
         let device = AccountRules.newDevice(request, environment: environment)
         let codeHash = AccountRules.codeHash(request.code)
@@ -63,6 +66,8 @@ extension SQLiteSyncStore {
                     device.clientId, account.id, AccountRules.tokenHash(device.token), device.name, now.millisecondsSince1970,
                     now.millisecondsSince1970,
                 ])
+            try Self.appendAudit(
+                [.by(Session(clientId: device.clientId, account: account, address: address), at: now, .login)], db)
             return RedeemResponse(token: device.token, clientId: device.clientId, account: account)
         }
     }
@@ -90,7 +95,14 @@ extension SQLiteSyncStore {
                         revokedReason: row["revoked_reason"])
                 }
             },
-            expire: { clientId in _ = try await revoke(where: "client_id = ?", [clientId], reason: .expired) },
+            expire: { clientId in
+                let expired = try await writer.write { db in
+                    try Self.revoke(
+                        db, where: "client_id = ?", [clientId], reason: .expired,
+                        by: AuditEntry(at: time, actor: .server, clientId: clientId, action: .sessionExpired))
+                }
+                sessions.evict(clientIds: Set(expired.stopped))
+            },
             noteUse: { clientId in
                 try await writer.write { db in
                     try db.execute(
@@ -108,21 +120,29 @@ extension SQLiteSyncStore {
         }
     }
 
-    public func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo {
-        var condition = "client_id = ?"
-        var arguments: [any DatabaseValueConvertible] = [clientId]
-        if let accountId {
-            condition += " AND account_id = ?"
-            arguments.append(accountId)
+    public func revokeDevice(clientId: String, by session: Session?, reason: RevocationReason) async throws -> DeviceInfo {
+        let now = environment.now()
+        let actor = session.map { AuditEntry.by($0, at: now, .revocation(reason)) } ?? .byOperator(at: now, .revocation(reason))
+        // A device revokes only its account's devices; the operator any.
+        let account = session?.account.id
+        let found = try await writer.write { db in
+            // The device that asks must still work, read in this transaction: one shut out a moment ago
+            // (by the very device it is shutting out, say) stops nothing.
+            if let session {
+                try SessionRules.checkActive(
+                    try String.fetchOne(db, sql: "SELECT \(SessionRules.deviceStateSQL("?"))", arguments: [session.clientId]))
+            }
+            return try Self.revoke(
+                db, where: "client_id = ? AND (? IS NULL OR account_id = ?)", [clientId, account, account], reason: reason, by: actor)
         }
-        let (found, _) = try await revoke(where: condition, StatementArguments(arguments), reason: reason)
-        guard let device = found.first else { throw SessionRules.deviceNotFound }
+        sessions.evict(clientIds: Set(found.stopped))
+        guard let device = found.devices.first else { throw SessionRules.deviceNotFound }
         return device
     }
 
     public func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int {
-        let now = environment.now().millisecondsSince1970
-        let changed = try await writer.write { db -> Bool in
+        let now = environment.now()
+        let stopped = try await writer.write { db -> [String] in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE id = ?", arguments: [accountId]) != nil else {
                 throw ServiceError(.notFound, "no account has this id")
             }
@@ -130,30 +150,41 @@ extension SQLiteSyncStore {
                 sql: disabled
                     ? "UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL"
                     : "UPDATE accounts SET disabled_at = NULL WHERE id = ? AND disabled_at IS NOT NULL",
-                arguments: disabled ? [now, accountId] : [accountId])
-            return db.changesCount > 0
+                arguments: disabled ? [now.millisecondsSince1970, accountId] : [accountId])
+            guard db.changesCount > 0 else { return [] }
+            try Self.appendAudit([.byOperator(at: now, disabled ? .accountDisabled : .accountEnabled, accountId: accountId)], db)
+            guard disabled else { return [] }
+            // Its codes not yet used stop for good: enabling it again needs new ones.
+            try db.execute(
+                sql: "UPDATE login_codes SET expires_at = ? WHERE account_id = ? AND redeemed_at IS NULL AND expires_at > ?",
+                arguments: [now.millisecondsSince1970, accountId, now.millisecondsSince1970])
+            return try Self.revoke(
+                db, where: "account_id = ?", [accountId], reason: .accountDisabled, by: .byOperator(at: now, .accountDisabled)
+            ).stopped
         }
-        guard disabled, changed else { return 0 }
-        return try await revoke(where: "account_id = ? AND revoked_at IS NULL", [accountId], reason: .accountDisabled).stopped
+        sessions.evict(clientIds: Set(stopped))
+        return stopped.count
     }
 
-    /// Stops the devices the condition selects that still work; answers the devices selected (as they
-    /// are afterwards) and how many were stopped, and evicts them from this instance's memory.
-    private func revoke(where condition: String, _ arguments: StatementArguments, reason: RevocationReason) async throws
-        -> (devices: [DeviceInfo], stopped: Int)
-    {
-        let now = environment.now().millisecondsSince1970
-        let result = try await writer.write { db -> ([DeviceInfo], Int) in
-            try db.execute(
-                sql: "UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND \(condition)",
-                arguments: [now, reason.rawValue] + arguments)
-            let stopped = db.changesCount
-            let devices = try Row.fetchAll(db, sql: "SELECT \(Self.deviceColumns) FROM devices WHERE \(condition)", arguments: arguments)
-                .map(Self.device)
-            return (devices, stopped)
-        }
-        sessions.evict(clientIds: Set(result.0.map(\.clientId)))
-        return result
+    /// Stops the devices the condition selects that still work, each with an audit entry (`actor`, for
+    /// the device it stopped); answers the devices selected, as they are afterwards, and the client ids
+    /// of those it stopped, which the caller evicts from this instance's memory once the transaction
+    /// committed.
+    static func revoke(
+        _ db: Database, where condition: String, _ arguments: StatementArguments, reason: RevocationReason, by actor: AuditEntry
+    ) throws -> (devices: [DeviceInfo], stopped: [String]) {
+        let stopped = try Row.fetchAll(
+            db,
+            sql: "UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND \(condition) RETURNING client_id, account_id",
+            arguments: [actor.at.millisecondsSince1970, reason.rawValue] + arguments)
+        try appendAudit(
+            stopped.map { row in
+                var entry = actor
+                (entry.accountId, entry.subject) = (row[1], row[0])
+                return entry
+            }, db)
+        let devices = try Row.fetchAll(db, sql: "SELECT \(deviceColumns) FROM devices WHERE \(condition)", arguments: arguments).map(device)
+        return (devices, stopped.map { $0[0] })
     }
 
     static let deviceColumns = "client_id, device_name, created_at, last_seen_at, revoked_at, revoked_reason"

@@ -9,18 +9,21 @@ extension SQLiteSyncStore {
     /// register becomes exactly `authorities`.
     public func addAuthorities(_ authorities: [Authority], replacingAll: Bool = false) async throws {
         for authority in authorities { try AuthorityRules.check(authority) }
-        try await writer.write { db in try Self.insert(authorities, replacingAll: replacingAll, db) }
+        let now = environment.now()
+        try await writer.write { db in try Self.insert(authorities, replacingAll: replacingAll, at: now, db) }
     }
 
     /// `addAuthorities` without waiting for the writer in an async context: for a store being set up
     /// (tests, a first start).
     public func seedAuthorities(_ authorities: [Authority]) throws {
         for authority in authorities { try AuthorityRules.check(authority) }
-        try writer.write { db in try Self.insert(authorities, replacingAll: false, db) }
+        let now = environment.now()
+        try writer.write { db in try Self.insert(authorities, replacingAll: false, at: now, db) }
     }
 
-    private static func insert(_ authorities: [Authority], replacingAll: Bool, _ db: Database) throws {
+    private static func insert(_ authorities: [Authority], replacingAll: Bool, at now: Timestamp, _ db: Database) throws {
         if replacingAll { try db.execute(sql: "DELETE FROM authorities") }
+        try appendAudit([AuditRules.authoritiesChanged(authorities.count, replacingAll: replacingAll, at: now)], db)
         for authority in authorities {
             try db.execute(
                 sql: """
@@ -34,9 +37,11 @@ extension SQLiteSyncStore {
 
     /// Takes an authority out of the register. Its cases stay; devices show them as flagged.
     public func removeAuthority(id: String) async throws {
+        let now = environment.now()
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM authorities WHERE id = ?", arguments: [id])
             guard db.changesCount > 0 else { throw ServiceError(.notFound, "no authority \(id) is in the register") }
+            try Self.appendAudit([.byOperator(at: now, .authorityRemoved, subject: id)], db)
         }
     }
 

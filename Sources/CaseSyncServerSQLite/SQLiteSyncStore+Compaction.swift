@@ -7,7 +7,8 @@ extension SQLiteSyncStore {
     /// newest dropped tombstone can no longer learn of that deletion incrementally, so its next pull is
     /// answered with `resync_required` and it pulls its whole scope again (keeping its outbox).
     public func compact(retentionDays: Int) async throws -> CompactionReport {
-        let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: environment.now())
+        let now = environment.now()
+        let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: now)
         return try await writer.write { db in
             let plan = CompactionPlan(
                 try Row.fetchAll(
@@ -33,7 +34,9 @@ extension SQLiteSyncStore {
                     sql: "UPDATE server_state SET compacted_through = MAX(compacted_through, ?)", arguments: [newest])
             }
             let through = try Int64.fetchOne(db, sql: "SELECT compacted_through FROM server_state") ?? 0
-            return CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
+            let report = CompactionReport(tombstonesRemoved: plan.count, compactedThrough: through)
+            try Self.appendAudit([AuditRules.compaction(report, retentionDays: retentionDays, at: now)], db)
+            return report
         }
     }
 

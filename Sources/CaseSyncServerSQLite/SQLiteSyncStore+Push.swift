@@ -105,6 +105,7 @@ extension SQLiteSyncStore {
                 sql: "UPDATE devices SET last_mutation_id = ? WHERE client_id = ?", arguments: [plan.lastMutationId, clientId])
         }
         try addToScopes(plan.scopes, db)
+        try appendAudit(plan.audit, db)
     }
 
     /// Adds a push's checksum and byte changes to the stored ones (wrapping arithmetic for the checksum,

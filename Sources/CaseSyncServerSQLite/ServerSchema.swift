@@ -124,6 +124,32 @@ enum ServerSchema {
                     ALTER TABLE accounts ADD COLUMN disabled_at INTEGER;
                     """)
         }
+        migrator.registerMigration("v7: the audit trail") { db in
+            try db.execute(
+                sql: """
+                    -- Who did what, when, from where: never content (AuditEntry). Append-only.
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        account_id TEXT,
+                        client_id TEXT,
+                        address TEXT,
+                        action TEXT NOT NULL,
+                        subject TEXT,
+                        case_id TEXT,
+                        operation TEXT,
+                        fields TEXT,
+                        outcome TEXT
+                    );
+                    CREATE INDEX audit_log_case ON audit_log(case_id, id) WHERE case_id IS NOT NULL;
+                    CREATE INDEX audit_log_account ON audit_log(account_id, id) WHERE account_id IS NOT NULL;
+                    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

@@ -35,7 +35,7 @@ struct Devices: AsyncParsableCommand {
 
         func run() async throws {
             let clientId = clientId
-            let device = try await storage.withStore { try await $0.revokeDevice(clientId: clientId, ofAccount: nil, reason: .revoked) }
+            let device = try await storage.withStore { try await $0.revokeDevice(clientId: clientId, by: nil, reason: .revoked) }
             print("device \(device.clientId) (\(device.name ?? "no name")) is shut out since \(device.revokedAt?.description ?? "now")")
         }
     }

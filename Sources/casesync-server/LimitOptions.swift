@@ -20,6 +20,7 @@ struct LimitOptions: ParsableArguments {
         ] {
             if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
         }
+        if let sessionIdleDays, sessionIdleDays > 36_500 { throw ValidationError("--session-idle-days must be at most 36500 (0: never)") }
         if let maxAccountBytes, maxAccountBytes < 0 { throw ValidationError("--max-account-bytes must be 0 (no limit) or more") }
         for (name, value) in [
             ("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute), ("--session-idle-days", sessionIdleDays),

@@ -59,13 +59,19 @@ struct Devices: AsyncParsableCommand {
             abstract: "Shut one of your devices out at once: its token stops working; edits it never sent are not applied.")
         @OptionGroup var home: HomeOptions
         @Argument(help: "The device's id (see: casesync devices), or its first characters.") var id: String
+        @Flag(help: "Shut out this device even though edits made here were never sent (they are lost).") var discardPending = false
 
         func run() async throws {
             try await reporting {
                 let client = try home.client()
                 let transport = try transport(for: client)
                 let clientId = try client.deviceId(matching: id, in: try await client.devices(transport: transport))
-                let device = try await client.revokeDevice(clientId: clientId, transport: transport)
+                let device: DeviceInfo
+                do {
+                    device = try await client.revokeDevice(clientId: clientId, transport: transport, discardPending: discardPending)
+                } catch let error as ClientError where error.code == .unsentEdits {
+                    throw CLIError("\(error.message). This is this device: send them first (casesync sync), or add --discard-pending")
+                }
                 if device.current {
                     print("This device was shut out; log in again with a new login code, or delete its data: casesync logout")
                 } else {

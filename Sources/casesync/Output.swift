@@ -58,7 +58,7 @@ func render(_ detail: CaseDetail) -> String {
             case .paused: text += "decision period paused from \(event.effectiveDate.map(String.init(describing:)) ?? "?") (Awb 7:10 lid 2)"
             case .resumed: text += "decision period runs again from \(event.effectiveDate.map(String.init(describing:)) ?? "?")"
             }
-            text += " (\(event.actorRole.rawValue))"
+            text += event.actorName.map { " (\($0), \(event.actorRole.rawValue))" } ?? " (\(event.actorRole.rawValue))"
             if let note = event.note { text += ": \(note)" }
             lines.append(text)
         }

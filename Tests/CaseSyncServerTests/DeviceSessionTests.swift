@@ -7,6 +7,8 @@ import CaseSyncServerApp
 import CaseSyncServerSQLite
 import CaseSyncTesting
 import Foundation
+import Hummingbird
+import NIOCore
 import Testing
 
 /// Devices that stop working: listed, revoked, logged out, expired, their account disabled — refused
@@ -108,7 +110,7 @@ struct DeviceSessionTests {
         #expect(try await Self.push(1, by: phone, on: transport).outcomes.map(\.status) == [.applied])
 
         let stopped = try await Backend.withStore(configuration, logger: quietLogger) { operatorStore in
-            try await operatorStore.revokeDevice(clientId: phone.clientId, ofAccount: nil, reason: .revoked)
+            try await operatorStore.revokeDevice(clientId: phone.clientId, by: nil, reason: .revoked)
         }
         #expect(stopped.revokedReason == "revoked")
         #expect(try await serving.session(token: phone.token) != nil, "the serving store still remembers the device")
@@ -133,7 +135,7 @@ struct DeviceSessionTests {
         for _ in 0..<3 { #expect(try await pulled.pull(instances.transport(1), token: phone.token) == 0) }
         #expect(watch.answeredFromMemoryCount >= before + 2)
 
-        _ = try await instances.services[0].store.revokeDevice(clientId: phone.clientId, ofAccount: nil, reason: .revoked)
+        _ = try await instances.services[0].store.revokeDevice(clientId: phone.clientId, by: nil, reason: .revoked)
         // At once on the other instance: an up-to-date device (which it would answer from memory) ...
         await Self.expectRefusal(401, .deviceRevoked, reason: "revoked", "pull from memory") {
             try await instances.transport(1).pull(cursor: pulled.cursor, limit: 50, token: phone.token)
@@ -141,10 +143,29 @@ struct DeviceSessionTests {
         await Self.expectRefusal(401, .deviceRevoked, reason: "revoked", "push") { try await Self.push(2, by: phone, on: instances.transport(1)) }
         // ... and a device behind, whose page the database reads.
         _ = try await instances.transport(1).pull(cursor: nil, limit: 50, token: tablet.token)
-        _ = try await instances.services[0].store.revokeDevice(clientId: tablet.clientId, ofAccount: phone.account.id, reason: .revoked)
+        _ = try await instances.services[0].store.revokeDevice(clientId: tablet.clientId, by: nil, reason: .revoked)
         await Self.expectRefusal(401, .deviceRevoked, reason: "revoked", "page from the database") {
             try await instances.transport(1).pull(cursor: nil, limit: 50, token: tablet.token)
         }
+    }
+
+    /// Two devices shutting each other out at once: the second, stopped by the first, stops nothing —
+    /// the asking device is read again in the revocation's own transaction.
+    @Test(arguments: StoreBackend.underTest)
+    func aDeviceShutOutAMomentAgoCannotShutOutAnother(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let laptop = try await server.device(.citizen, name: "Anna")
+        let phone = try await server.device(of: laptop.account.id)
+        // Both have passed authentication ...
+        let (laptopSession, phoneSession) = (Session(clientId: laptop.clientId, account: laptop.account), Session(clientId: phone.clientId, account: phone.account))
+        // ... the laptop's revocation commits first.
+        _ = try await server.store.revokeDevice(clientId: phone.clientId, by: laptopSession, reason: .revoked)
+        await #expect { try await server.store.revokeDevice(clientId: laptop.clientId, by: phoneSession, reason: .revoked) } throws: {
+            ($0 as? ServiceError)?.code == .deviceRevoked
+        }
+        _ = try await server.transport.pull(cursor: nil, limit: nil, token: laptop.token)
+        let devices = try await server.store.devices(accountId: laptop.account.id)
+        #expect(devices.map(\.isActive) == [true, false])
     }
 
     @Test(arguments: StoreBackend.underTest)
@@ -171,6 +192,9 @@ struct DeviceSessionTests {
         }
         let devices = try await server.store.devices(accountId: phone.account.id)
         #expect(devices.map(\.revokedReason) == ["expired", "expired"])
+        // An idle time too long to count never ends (and does not trap).
+        let standing = DeviceStanding(session: Session(clientId: "c", account: phone.account), lastSeenAt: Timestamp(millisecondsSince1970: 0), revokedAt: nil, revokedReason: nil)
+        #expect(SessionRules.judge(standing, now: Timestamp(millisecondsSince1970: .max), limits: ProtocolLimits(sessionIdleDays: .max)) == .validNoteUse)
     }
 
     @Test(arguments: StoreBackend.underTest)
@@ -194,6 +218,9 @@ struct DeviceSessionTests {
         _ = try await transport.pull(cursor: nil, limit: nil, token: bram.token)
 
         #expect(try await server.store.setAccountDisabled(accountId: phone.account.id, disabled: false) == 0)
+        await Self.expectRefusal(401, .invalidLoginCode, "a code made before, once enabled again") {
+            try await transport.redeem(RedeemRequest(code: unused.code, deviceName: "tablet"))
+        }
         let again = try await server.device(of: phone.account.id)
         _ = try await transport.pull(cursor: nil, limit: nil, token: again.token)
         await Self.expectRefusal(401, .deviceRevoked, reason: "account_disabled", "the old device stays stopped") {
@@ -219,6 +246,10 @@ struct DeviceSessionTests {
 
         let unsent = try phone.status().pending
         #expect(unsent > 0)
+        // Shutting itself out would strand them: refused unless told.
+        await #expect { try await phone.revokeDevice(clientId: account.clientId, transport: transport) } throws: {
+            ($0 as? ClientError)?.code == .unsentEdits
+        }
         _ = try await transport.revokeDevice(clientId: account.clientId, token: laptop.token)
         await #expect { try await phone.sync(transport: transport) } throws: { ($0 as? ClientError)?.code == .signedOut }
         #expect(try phone.status().signedOut == "revoked")
@@ -318,6 +349,29 @@ struct ServerTLSTests {
         try Data("not a key".utf8).write(to: URL(fileURLWithPath: directory + "/bad.pem"))
         #expect { try ServerTLS.configuration(.init(certificateChain: certificate, privateKey: directory + "/bad.pem")) } throws: {
             ($0 as? ServiceError)?.message.contains("bad.pem") == true
+        }
+    }
+}
+
+/// The client follows no redirect: an answer cannot send its token elsewhere, or from https to http.
+@Suite("Redirects")
+struct RedirectTests {
+    @Test func theClientDoesNotFollowARedirect() async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/.well-known/casesync") { _, _ in
+            Response(status: .temporaryRedirect, headers: [.location: "/elsewhere"])
+        }
+        router.get("/elsewhere") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"server":"elsewhere","protocolVersions":[1],"limits":{}}"#)))
+        }
+        try await serveLocally(router) { url in
+            let http = HTTPTransport(baseURL: url)
+            await #expect { try await http.discover() } throws: { error in
+                guard case .invalidResponse(let reason)? = error as? SyncTransportError else { return false }
+                return reason.contains("307")
+            }
         }
     }
 }

@@ -270,18 +270,8 @@ struct HostileInputTests {
                 + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + #"}],"cursor":"1","hasMore":false}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "hostile-server")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            defer { group.cancelAll() }
-            let http = HTTPTransport(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        try await serveLocally(router) { url in
+            let http = HTTPTransport(baseURL: url)
             await #expect {
                 _ = try await http.pullPage(cursor: nil, limit: nil, token: "cst_x")
             } throws: { error in

@@ -151,6 +151,22 @@ struct TestServer {
     }
 }
 
+/// Runs a plain router (a server that is not CaseSync's: a hostile one, a redirecting one) on an
+/// ephemeral port of 127.0.0.1 for the duration of `body`, which gets the server's URL.
+func serveLocally<T: Sendable>(_ router: Router<BasicRequestContext>, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: quietLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        defer { group.cancelAll() }
+        return try await body(URL(string: "http://127.0.0.1:\(port)")!)
+    }
+}
+
 extension Mutation {
     static func create(_ id: Int64, caseId: String, authority: String = "gm0344", grounds: String = "My permit was valid") -> Mutation {
         Mutation(

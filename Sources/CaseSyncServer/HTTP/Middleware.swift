@@ -85,7 +85,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             token = String(header.dropFirst("Bearer ".count))
         }
         var context = context
-        let session = try await service.authenticate(token: token, fresh: fresh)
+        var session = try await service.authenticate(token: token, fresh: fresh)
+        session.address = context.clientAddress
         context.session = session
         context.logger[metadataKey: "casesync.client_id"] = .string(session.clientId)
         if let wait = limiter.take(session.clientId) {

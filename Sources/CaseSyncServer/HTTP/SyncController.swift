@@ -47,7 +47,7 @@ struct SyncController {
                 throw RateLimiter.refusal(wait, "login attempts from this address")
             }
             let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
-            return try json(try await service.redeem(body))
+            return try json(try await service.redeem(body, address: context.clientAddress))
         }
         // A device's own account: asked of the database every time (a device revoked a moment ago on
         // another instance must not list or revoke others), within the same rate as syncs.

@@ -72,6 +72,7 @@ public struct PushPlanner: Sendable {
         outcomes.reserveCapacity(request.mutations.count)
         let decoder = WireCoding.decoder()
         var stored: Int64? = snapshot.storedBytes
+        var audit: [AuditEntry] = []
         for (mutation, fingerprint) in zip(request.mutations, fingerprints) {
             if mutation.mutationId <= last {
                 outcomes.append(try repeated(mutation, fingerprint: fingerprint, snapshot: snapshot, decoder: decoder))
@@ -87,12 +88,17 @@ public struct PushPlanner: Sendable {
             }
             state.outcomes.append(NewOutcome(mutationId: mutation.mutationId, outcome: outcome.jsonBytes, fingerprint: fingerprint))
             outcomes.append(outcome)
+            if outcome.status != .rejected {
+                var entry = AuditEntry.by(session, at: now, .mutation, caseId: mutation.caseId)
+                (entry.operation, entry.fields, entry.outcome) = (mutation.operation.name, mutation.auditedFields, outcome.status.rawValue)
+                audit.append(entry)
+            }
             try environment.midPush(state.outcomes.count)
         }
         let newLast = max(last, request.mutations.last?.mutationId ?? last)
         return PushPlan(
             writes: state.writes, outcomes: state.outcomes, lastMutationId: newLast, previousLastMutationId: last,
-            scopes: state.scopes, response: PushResponse(outcomes: outcomes, lastMutationId: newLast))
+            scopes: state.scopes, response: PushResponse(outcomes: outcomes, lastMutationId: newLast), audit: audit)
     }
 
     /// The outcome a repeated mutation got the first time. A different mutation under a used id means
@@ -331,6 +337,8 @@ public struct PushPlan: Sendable {
     /// By scope key (`ScopeKey`): what to add to its stored checksum and byte count.
     public var scopes: [String: ScopeDelta]
     public var response: PushResponse
+    /// The audit trail's entries: one for every mutation applied or merged.
+    public var audit: [AuditEntry]
 }
 
 /// The keys of the scopes a store keeps a checksum (and, for a citizen, a byte count) of.

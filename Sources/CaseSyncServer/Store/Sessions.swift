@@ -35,7 +35,9 @@ public enum SessionRules {
     public static func judge(_ standing: DeviceStanding, now: Timestamp, limits: ProtocolLimits) -> Verdict {
         if standing.revokedAt != nil { return .revoked(standing.revokedReason) }
         let unused = now.millisecondsSince1970 - standing.lastSeenAt.millisecondsSince1970
-        if limits.sessionIdleDays > 0, unused > Int64(limits.sessionIdleDays) * 86_400_000 { return .expired }
+        // (An idle time too long to count in milliseconds is never reached.)
+        let idle = Int64(limits.sessionIdleDays).multipliedReportingOverflow(by: 86_400_000)
+        if limits.sessionIdleDays > 0, !idle.overflow, unused > idle.partialValue { return .expired }
         return unused >= DeviceInfo.lastSeenPrecisionMillis ? .validNoteUse : .valid
     }
 

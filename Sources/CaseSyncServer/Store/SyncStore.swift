@@ -4,10 +4,13 @@ import CaseSyncProtocol
 public struct Session: Sendable, Hashable {
     public var clientId: String
     public var account: AccountInfo
+    /// The address the request came from (for the audit trail); nil when not over HTTP.
+    public var address: String?
 
-    public init(clientId: String, account: AccountInfo) {
+    public init(clientId: String, account: AccountInfo, address: String? = nil) {
         self.clientId = clientId
         self.account = account
+        self.address = address
     }
 }
 
@@ -28,17 +31,18 @@ public protocol SyncStore: Sendable {
     func invite(role: ActorRole, authorityId: String?, displayName: String, validFor days: Int) async throws -> Invitation
     /// A login code for another device of an existing account.
     func inviteDevice(accountId: String, validFor days: Int) async throws -> Invitation
-    /// Trades a login code for a device token.
-    func redeem(_ request: RedeemRequest) async throws -> RedeemResponse
+    /// Trades a login code for a device token (`address`: where the request came from, for the audit trail).
+    func redeem(_ request: RedeemRequest, address: String?) async throws -> RedeemResponse
     /// The session a device token belongs to, or nil for a token the server never gave. A token that
     /// no longer works throws `device_revoked` or `session_expired` (`SessionRules`); its use is noted
     /// (`DeviceInfo.lastSeenAt`). With `fresh`, the database is asked even when the instance remembers it.
     func session(token: String, fresh: Bool) async throws -> Session?
     /// The devices of an account, those still working first, then the newest.
     func devices(accountId: String) async throws -> [DeviceInfo]
-    /// Stops a device's token at once, on every instance. With `accountId`, only a device of that account
-    /// (another one is `not_found`, as one that does not exist). Stopping a stopped device changes nothing.
-    func revokeDevice(clientId: String, ofAccount accountId: String?, reason: RevocationReason) async throws -> DeviceInfo
+    /// Stops a device's token at once, on every instance: by a device (`session`: only a device of its
+    /// account; another one is `not_found`, as one that does not exist) or by the operator (nil).
+    /// Stopping a stopped device changes nothing.
+    func revokeDevice(clientId: String, by session: Session?, reason: RevocationReason) async throws -> DeviceInfo
     /// Disables an account (its devices stop at once and its login codes stop working) or enables it
     /// again (it then needs new login codes); returns how many devices were stopped.
     func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int
@@ -53,6 +57,8 @@ public protocol SyncStore: Sendable {
     func addAuthorities(_ authorities: [Authority], replacingAll: Bool) async throws
     /// Takes an authority out of the register. Its cases stay; devices show them as flagged.
     func removeAuthority(id: String) async throws
+    /// The audit trail of a case or an account, oldest first, at most `limit` entries after entry `after`.
+    func audit(_ query: AuditQuery, after: Int64, limit: Int) async throws -> [AuditEntry]
     /// Drops tombstones older than the retention.
     func compact(retentionDays: Int) async throws -> CompactionReport
     /// The citizen scopes whose running byte count differs from the bytes their records hold (none,
@@ -64,6 +70,11 @@ public protocol SyncStore: Sendable {
 }
 
 extension SyncStore {
+    /// Trades a login code for a device token.
+    public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
+        try await redeem(request, address: nil)
+    }
+
     /// The session a device token belongs to (see `session(token:fresh:)`), as the instance remembers it.
     public func session(token: String) async throws -> Session? {
         try await session(token: token, fresh: false)
