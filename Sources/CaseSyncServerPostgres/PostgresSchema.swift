@@ -142,6 +142,14 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v4: restores from a backup",
+            [
+                // restored_floor: see the SQLite schema's v8 (RestoreRules).
+                "ALTER TABLE change_feed ADD COLUMN restored_floor BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE devices ADD COLUMN gap_allowed BOOLEAN NOT NULL DEFAULT FALSE",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

@@ -49,6 +49,25 @@ extension PostgresSyncStore {
         }
     }
 
+    /// After the database was restored (pg_restore, a point-in-time recovery): see RestoreRules. Every
+    /// instance forgets what it knew of the scopes.
+    public func markRestored() async throws -> Int64 {
+        let (logger, now) = (logger, environment.now())
+        return try await transaction { connection in
+            var floor: Int64 = 0
+            let rows = try await connection.query(
+                """
+                UPDATE change_feed SET last_seq = last_seq + \(RestoreRules.floorGap), restored_floor = last_seq + \(RestoreRules.floorGap)
+                WHERE id = 1 RETURNING restored_floor
+                """, logger: logger)
+            for try await value in rows.decode(Int64.self) { floor = value }
+            try await connection.query("UPDATE devices SET gap_allowed = TRUE", logger: logger)
+            try await Self.appendAudit([RestoreRules.entry(floor: floor, at: now)], connection, logger: logger)
+            try await connection.query("SELECT pg_notify(\(unescaped: ScopeWatch.channel), '*')", logger: logger)
+            return floor
+        }
+    }
+
     /// Asks PostgreSQL for one row through the pool, for at most two seconds.
     public func checkReady() async throws {
         let (client, logger) = (client, logger)

@@ -138,7 +138,8 @@ struct ScopeFacts<Column: ScopeColumn>: PostgresPreparedStatement {
     typealias Row = (Int64?, Int64?, Int64?, Int64?, String?)
     static var sql: String {
         """
-        SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = $1),
+        SELECT GREATEST((SELECT compacted_through FROM scope_horizons WHERE scope = $1),
+                        (SELECT restored_floor FROM change_feed WHERE id = 1)),
                (SELECT MAX(seq) FROM records WHERE \(Column.name) = $2),
                (SELECT count FROM scope_digests WHERE scope = $1),
                (SELECT sum FROM scope_digests WHERE scope = $1),

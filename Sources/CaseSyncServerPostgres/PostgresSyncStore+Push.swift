@@ -19,16 +19,17 @@ extension PostgresSyncStore {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
         let (logger, insidePush) = (logger, environment.insidePush)
         return try await transaction { connection in
-            var last: Int64 = 0
+            var (stored, gapAllowed): (Int64, Bool) = (0, false)
             var state: String?
             let device = try await connection.query(
                 """
-                SELECT last_mutation_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END
+                SELECT last_mutation_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END, gap_allowed
                 FROM devices WHERE client_id = \(session.clientId) FOR UPDATE
                 """, logger: logger)
-            for try await (value, standing) in device.decode((Int64, String).self) { (last, state) = (value, standing) }
+            for try await (value, standing, gap) in device.decode((Int64, String, Bool).self) { (stored, state, gapAllowed) = (value, standing, gap) }
             // Read under the row's lock, which a revocation takes too: one committed before is never outrun.
             try SessionRules.checkActive(state)
+            let last = planner.lastMutationId(stored: stored, gapAllowed: gapAllowed)
             let reads = try planner.reads(lastMutationId: last)
             let snapshot = try await Self.load(reads, clientId: session.clientId, connection, logger: logger)
             await insidePush(.afterReads)
@@ -116,7 +117,8 @@ extension PostgresSyncStore {
         }
         if plan.lastMutationId != plan.previousLastMutationId {
             try await connection.query(
-                "UPDATE devices SET last_mutation_id = \(plan.lastMutationId) WHERE client_id = \(clientId)", logger: logger)
+                "UPDATE devices SET last_mutation_id = \(plan.lastMutationId), gap_allowed = FALSE WHERE client_id = \(clientId)",
+                logger: logger)
         }
         try await appendAudit(plan.audit, connection, logger: logger)
         // A record written twice in one push is stored once, at the place of its last write.

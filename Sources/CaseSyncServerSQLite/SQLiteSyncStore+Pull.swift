@@ -13,7 +13,8 @@ extension SQLiteSyncStore {
             let facts = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT (SELECT compacted_through FROM scope_horizons WHERE scope = ?1),
+                        SELECT MAX(COALESCE((SELECT compacted_through FROM scope_horizons WHERE scope = ?1), 0),
+                                   (SELECT restored_floor FROM server_state)),
                                (SELECT MAX(seq) FROM records WHERE \(column) = ?2),
                                (SELECT count FROM scope_digests WHERE scope = ?1),
                                (SELECT sum FROM scope_digests WHERE scope = ?1),

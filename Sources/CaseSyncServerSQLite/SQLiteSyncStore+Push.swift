@@ -13,11 +13,16 @@ extension SQLiteSyncStore {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
         let work: GroupCommit.Work = { db in
             let device = try Row.fetchOne(
-                db, sql: "SELECT (SELECT last_mutation_id FROM devices WHERE client_id = ?1), \(SessionRules.deviceStateSQL("?1"))", arguments: [session.clientId])
+                db,
+                sql: """
+                    SELECT (SELECT last_mutation_id FROM devices WHERE client_id = ?1), \(SessionRules.deviceStateSQL("?1")),
+                           (SELECT gap_allowed FROM devices WHERE client_id = ?1)
+                    """,
+                arguments: [session.clientId])
             // The device is read again in the transaction that does the work: a revocation committed
             // before it is never outrun.
             try SessionRules.checkActive(device?[1])
-            let last: Int64 = device?[0] ?? 0
+            let last = planner.lastMutationId(stored: device?[0] ?? 0, gapAllowed: device?[2] ?? false)
             let reads = try planner.reads(lastMutationId: last)
             let plan = try planner.plan(lastMutationId: last, snapshot: try Self.load(reads, clientId: session.clientId, db))
             try Self.write(plan, clientId: session.clientId, now: planner.now, db)
@@ -82,7 +87,9 @@ extension SQLiteSyncStore {
     /// Writes a push's plan: its records, outcomes, the device's last mutation id and the scopes' sums.
     static func write(_ plan: PushPlan, clientId: String, now: Timestamp, _ db: Database) throws {
         if !plan.writes.isEmpty {
-            var seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0) + 1
+            // Above a restore's floor too (RestoreRules).
+            var seq = (try Int64.fetchOne(
+                db, sql: "SELECT MAX(COALESCE((SELECT MAX(seq) FROM records), 0), (SELECT restored_floor FROM server_state))") ?? 0) + 1
             let upsert = try RawStatement(db, sql: PushStatements.recordUpsert)
             let move = try RawStatement(db, sql: PushStatements.recordMove)
             for write in plan.writes {
@@ -102,7 +109,7 @@ extension SQLiteSyncStore {
         }
         if plan.lastMutationId != plan.previousLastMutationId {
             try db.execute(
-                sql: "UPDATE devices SET last_mutation_id = ? WHERE client_id = ?", arguments: [plan.lastMutationId, clientId])
+                sql: "UPDATE devices SET last_mutation_id = ?, gap_allowed = 0 WHERE client_id = ?", arguments: [plan.lastMutationId, clientId])
         }
         try addToScopes(plan.scopes, db)
         try appendAudit(plan.audit, db)

@@ -150,6 +150,17 @@ enum ServerSchema {
                         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v8: restores from a backup") { db in
+            try db.execute(
+                sql: """
+                    -- restored_floor: set when the database was restored from a backup; every cursor below it
+                    -- must pull again from the start, and new changes take places above it (RestoreRules).
+                    ALTER TABLE server_state ADD COLUMN restored_floor INTEGER NOT NULL DEFAULT 0;
+                    -- gap_allowed: the device may have had mutations acknowledged that the backup does not hold;
+                    -- its next push may skip them, once.
+                    ALTER TABLE devices ADD COLUMN gap_allowed INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -12,7 +12,7 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-server",
         abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
-        subcommands: [Serve.self, Invite.self, Devices.self, Accounts.self, Audit.self, Authorities.self, Migrate.self, Compact.self],
+        subcommands: [Serve.self, Invite.self, Devices.self, Accounts.self, Audit.self, Authorities.self, Backup.self, Restore.self, Migrate.self, Compact.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -124,6 +124,13 @@ struct Serve: AsyncParsableCommand {
         if let seedAuthorities {
             try await Authorities.Import.seed(from: seedAuthorities, storage: storage, logger: logger)
         }
+        // One server a data directory; a restore waits for it to stop.
+        let lock = try configuration.databaseURL == nil
+            ? exitOnError {
+                try DataDirectoryLock(
+                    configuration.dataDirectory, what: "another server is serving \(configuration.dataDirectory) (or a restore runs): stop it first")
+            } : nil
+        defer { _ = lock }
         let app = try await exitOnServiceError(configuration) { try await buildApplication(configuration) }
         logger.info("serving the \(Backend.describe(configuration)) over \(configuration.tls == nil ? "HTTP" : "HTTPS")")
         do {

@@ -36,6 +36,14 @@ public struct PushPlanner: Sendable {
         fingerprints = request.mutations.map { Int64(bitPattern: $0.fingerprint) }
     }
 
+    /// The last mutation id to plan from: the stored one, unless the database was restored from a backup
+    /// since this device last pushed (`gapAllowed`): then mutations the lost history had acknowledged are
+    /// gone from the device's outbox, and its next push may begin past them (RestoreRules), once.
+    public func lastMutationId(stored: Int64, gapAllowed: Bool) -> Int64 {
+        guard gapAllowed, let first = request.mutations.first?.mutationId else { return stored }
+        return max(stored, first - 1)
+    }
+
     /// What the push reads, given the last mutation id the server applied for this device; refuses a
     /// push that skips ids.
     public func reads(lastMutationId last: Int64) throws -> PushReads {

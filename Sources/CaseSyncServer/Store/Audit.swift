@@ -102,6 +102,8 @@ public struct AuditAction: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let authoritiesChanged = AuditAction(rawValue: "authorities_changed")
     public static let authorityRemoved = AuditAction(rawValue: "authority_removed")
     public static let compaction = AuditAction(rawValue: "compaction")
+    /// The database was restored from a backup.
+    public static let restored = AuditAction(rawValue: "restored")
 
     /// The audit action of a revocation for this reason.
     public static func revocation(_ reason: RevocationReason) -> AuditAction {
@@ -149,6 +151,26 @@ public enum AuditRules {
         var entry = AuditEntry.byOperator(at: now, .compaction)
         entry.operation = "retention \(retentionDays) days"
         entry.outcome = "\(report.tombstonesRemoved) deletion records removed"
+        return entry
+    }
+}
+
+/// What a restore from a backup must not break. The backup holds the change feed up to some place; the
+/// lost server had handed out cursors, and acknowledged mutations, beyond it. So a restore sets a
+/// *floor* far above any place the lost history can have reached: every cursor below it is answered
+/// `resync_required` (the device pulls its scope again, keeping its outbox) and new changes take places
+/// above it, so no old cursor can ever pass a new change unseen. And each device may skip, once, the
+/// mutation ids the lost history acknowledged (they are gone from its outbox).
+public enum RestoreRules {
+    /// How far above the backup's last place the floor goes: more changes than any server makes between
+    /// a backup and a restore.
+    public static let floorGap: Int64 = 1 << 32
+
+    public static func floor(after last: Int64) -> Int64 { last + floorGap }
+
+    public static func entry(floor: Int64, at now: Timestamp) -> AuditEntry {
+        var entry = AuditEntry.byOperator(at: now, .restored)
+        entry.outcome = "cursors below \(floor) pull again"
         return entry
     }
 }

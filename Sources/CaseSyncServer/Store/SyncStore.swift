@@ -59,6 +59,10 @@ public protocol SyncStore: Sendable {
     func removeAuthority(id: String) async throws
     /// The audit trail of a case or an account, oldest first, at most `limit` entries after entry `after`.
     func audit(_ query: AuditQuery, after: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Marks the database as restored from a backup (`RestoreRules`): every device pulls again from the
+    /// start, new changes take places above any the lost history handed out, and each device's next push
+    /// may skip mutation ids the lost history acknowledged. Returns the new floor.
+    func markRestored() async throws -> Int64
     /// Drops tombstones older than the retention.
     func compact(retentionDays: Int) async throws -> CompactionReport
     /// The citizen scopes whose running byte count differs from the bytes their records hold (none,
