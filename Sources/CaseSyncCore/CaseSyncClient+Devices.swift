@@ -10,6 +10,12 @@ extension CaseSyncClient {
         return try await calling { () async throws(SyncTransportError) in try await transport.devices(token: token) }
     }
 
+    /// Everything the server holds about this account (GDPR): from the server, not this device's copy.
+    public func exportAccount(transport: any SyncTransport) async throws -> AccountExport {
+        let token = try await database.writer.read { db in try Self.token(db) }
+        return try await calling { () async throws(SyncTransportError) in try await transport.exportAccount(token: token) }
+    }
+
     /// Finds the one device whose client id starts with `prefix` (at least 4 characters).
     public func deviceId(matching prefix: String, in list: DeviceList) throws -> String {
         let prefix = prefix.lowercased()

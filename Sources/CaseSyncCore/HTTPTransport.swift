@@ -100,6 +100,10 @@ public struct HTTPTransport: SyncTransport {
         try await send("POST", "/auth/logout", token: token, body: Optional<String>.none)
     }
 
+    public func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport {
+        try await send("GET", "/account/export", token: token, body: Optional<String>.none)
+    }
+
     private func send<Body: Encodable, Answer: Decodable>(
         _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?
     ) async throws(SyncTransportError) -> Answer {

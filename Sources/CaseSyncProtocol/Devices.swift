@@ -52,3 +52,31 @@ public enum RevocationReason: String, Codable, Sendable, CaseIterable {
     /// An operator disabled the account.
     case accountDisabled = "account_disabled"
 }
+
+/// `GET /account/export`: everything the server holds about the caller's account (GDPR art. 15 and 20):
+/// the account, its devices, the records of a citizen's cases as a pull delivers them (cases with their
+/// timelines, messages and conflicts; none for an officer, whose authority's cases are other people's),
+/// and the audit trail's entries about the account.
+public struct AccountExport: Codable, Sendable, Hashable {
+    public static let currentFormat = "casesync-account-export-1"
+
+    public var format: String
+    public var exportedAt: Timestamp
+    public var server: String
+    public var account: AccountInfo
+    public var devices: [DeviceInfo]
+    public var records: [SyncChange]
+    public var activity: [AuditEntry]
+
+    public init(
+        exportedAt: Timestamp, server: String, account: AccountInfo, devices: [DeviceInfo], records: [SyncChange], activity: [AuditEntry]
+    ) {
+        format = Self.currentFormat
+        self.exportedAt = exportedAt
+        self.server = server
+        self.account = account
+        self.devices = devices
+        self.records = records
+        self.activity = activity
+    }
+}

@@ -19,6 +19,8 @@ public protocol SyncTransport: Sendable {
     func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo
     /// `POST /auth/logout`: stops this device's token.
     func logout(token: String) async throws(SyncTransportError) -> DeviceInfo
+    /// `GET /account/export`: everything the server holds about the account.
+    func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport
 }
 
 extension SyncTransport {

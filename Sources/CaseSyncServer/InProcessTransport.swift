@@ -8,8 +8,12 @@ public struct InProcessTransport: SyncTransport {
     /// over as it is (the benchmark's floor: no JSON either way).
     public let readsPushJSON: Bool
 
-    public init(service: SyncService, readsPushJSON: Bool = true) {
+    /// The server's clock (an export's time).
+    public let now: @Sendable () -> Timestamp
+
+    public init(service: SyncService, readsPushJSON: Bool = true, now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now) {
         self.service = service
+        self.now = now
         self.readsPushJSON = readsPushJSON
     }
 
@@ -68,6 +72,12 @@ public struct InProcessTransport: SyncTransport {
 
     public func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
         try await call { try await service.logout(session: try await service.authenticate(token: token, fresh: true)) }
+    }
+
+    public func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport {
+        try await call {
+            try await service.exportAccount(session: try await service.authenticate(token: token, fresh: true), now: now())
+        }
     }
 
     private func call<T>(_ body: () async throws -> T) async throws(SyncTransportError) -> T {

@@ -59,6 +59,31 @@ public struct SyncService: Sendable {
         return device
     }
 
+    /// Everything held about the session's account: its devices, a citizen's records (read page by page
+    /// as pulls read them, so the export holds exactly what the account's devices may see), and the audit
+    /// trail's entries about it.
+    public func exportAccount(session: Session, now: Timestamp) async throws -> AccountExport {
+        let devices = try await self.devices(session: session).devices
+        var records: [SyncChange] = []
+        if session.account.role == .citizen {
+            var cursor: Int64 = 0
+            while true {
+                let page = try await store.pull(after: cursor, limit: limits.maxPageSize, session: session)
+                records += try page.decoded().changes
+                guard page.hasMore, let next = Int64(page.cursor) else { break }
+                cursor = next
+            }
+        }
+        var activity: [AuditEntry] = []
+        while true {
+            let page = try await store.audit(.accountId(session.account.id), after: activity.last?.id ?? 0, limit: 1_000)
+            activity += page
+            if page.count < 1_000 { break }
+        }
+        return AccountExport(
+            exportedAt: now, server: serverName, account: session.account, devices: devices, records: records, activity: activity)
+    }
+
     /// Stops this device's token.
     public func logout(session: Session) async throws -> DeviceInfo {
         try await revokeDevice(clientId: session.clientId, session: session)

@@ -150,6 +150,19 @@ enum PostgresSchema {
                 "ALTER TABLE devices ADD COLUMN gap_allowed BOOLEAN NOT NULL DEFAULT FALSE",
             ]
         ),
+        (
+            "v5: erasure may delete from the audit trail",
+            [
+                // Only a transaction that set casesync.erasing (an erasure) may delete entries.
+                """
+                CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' AND current_setting('casesync.erasing', true) = 'on' THEN RETURN NULL; END IF;
+                    RAISE EXCEPTION 'the audit trail is append-only';
+                END $$
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

@@ -161,6 +161,17 @@ enum ServerSchema {
                     ALTER TABLE devices ADD COLUMN gap_allowed INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v9: erasure may delete from the audit trail") { db in
+            try db.execute(
+                sql: """
+                    -- erasing: set only inside the transaction of an erasure, which alone may delete entries.
+                    ALTER TABLE server_state ADD COLUMN erasing INTEGER NOT NULL DEFAULT 0;
+                    DROP TRIGGER audit_log_no_delete;
+                    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                        WHEN (SELECT erasing FROM server_state) = 0
+                        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

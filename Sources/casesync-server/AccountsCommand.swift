@@ -74,3 +74,23 @@ struct Accounts: AsyncParsableCommand {
         }
     }
 }
+
+/// A citizen's right to erasure: the account and its cases go for good.
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Erase a citizen and their cases for good (the right to erasure).",
+        discussion: "Officers' devices drop the cases on their next sync; the citizen's devices stop working; the audit trail keeps only that an erasure happened. Back up first if the authority must keep a copy. An officer's account is disabled instead.")
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "The citizen's account id.") var account: String
+    @Flag(help: "Confirm: erasing cannot be undone.") var yes = false
+
+    func validate() throws {
+        guard yes else { throw ValidationError("erasing cannot be undone: add --yes to erase account \(account)") }
+    }
+
+    func run() async throws {
+        let account = account
+        let report = try await storage.withStore { try await $0.erase(accountId: account) }
+        print("erased account \(account): \(report.cases) case(s), \(report.records) record(s), \(report.devices) device(s)")
+    }
+}

@@ -12,7 +12,7 @@ struct CaseSyncServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casesync-server",
         abstract: "The CaseSync sync server: keeps citizens' cases and serves the delta protocol.",
-        subcommands: [Serve.self, Invite.self, Devices.self, Accounts.self, Audit.self, Authorities.self, Backup.self, Restore.self, Migrate.self, Compact.self],
+        subcommands: [Serve.self, Invite.self, Devices.self, Accounts.self, Erase.self, Audit.self, Authorities.self, Backup.self, Restore.self, Migrate.self, Compact.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -81,3 +81,27 @@ struct Devices: AsyncParsableCommand {
         }
     }
 }
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Everything the server holds about you, as JSON: your account, devices, cases with their timelines and messages, and the record of what was done.",
+        discussion: "Fetched from the server (not this device's copy). The file is readable by you only.")
+    @OptionGroup var home: HomeOptions
+    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var output: String?
+
+    func run() async throws {
+        try await reporting {
+            let client = try home.client()
+            let export = try await client.exportAccount(transport: try transport(for: client))
+            let encoder = WireCoding.encoder()
+            encoder.outputFormatting.insert(.prettyPrinted)
+            let data = try encoder.encode(export)
+            guard let output else { return print(String(decoding: data, as: UTF8.self)) }
+            guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600]) else {
+                throw CLIError("cannot write \(output): check the directory and its permissions")
+            }
+            let cases = export.records.filter { $0.type == .case }.count
+            print("Wrote \(output): your account, \(export.devices.count) device(s), \(cases) case(s) with \(export.records.count) record(s), \(export.activity.count) audit entries.")
+        }
+    }
+}

@@ -67,6 +67,12 @@ final class ScriptedTransport: SyncTransport, Sendable {
         return revoked
     }
 
+    func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport {
+        AccountExport(
+            exportedAt: Timestamp(millisecondsSince1970: 0), server: "scripted", account: account, devices: [device], records: [],
+            activity: [])
+    }
+
     func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
         try await revokeDevice(clientId: device.clientId, token: token)
     }

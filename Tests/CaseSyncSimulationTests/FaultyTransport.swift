@@ -120,4 +120,8 @@ final class FaultyTransport: SyncTransport {
     func logout(token: String) async throws(SyncTransportError) -> DeviceInfo {
         try deliver(try await gate().logout(token: token))
     }
+
+    func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport {
+        try deliver(try await gate().exportAccount(token: token))
+    }
 }

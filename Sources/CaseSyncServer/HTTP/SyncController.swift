@@ -10,9 +10,12 @@ struct SyncController {
     let redeemLimiter: RateLimiter
     /// Sync requests (push and pull) per device.
     let syncLimiter: RateLimiter
+    /// The server's clock (an export's time).
+    let now: @Sendable () -> Timestamp
 
     init(service: SyncService, now: @escaping @Sendable () -> Timestamp) {
         self.service = service
+        self.now = now
         redeemLimiter = RateLimiter(perMinute: service.limits.redeemAttemptsPerMinute, now: now)
         syncLimiter = RateLimiter(perMinute: service.limits.syncRequestsPerMinute, now: now)
     }
@@ -21,7 +24,7 @@ struct SyncController {
     /// `405 method_not_allowed` with an `Allow` header.
     static let methods = [
         "/health": "GET", "/.well-known/casesync": "GET", "/authorities": "GET", "/auth/redeem": "POST", "/sync/push": "POST",
-        "/sync/pull": "GET", "/metrics": "GET", "/devices": "GET", "/auth/logout": "POST",
+        "/sync/pull": "GET", "/metrics": "GET", "/devices": "GET", "/auth/logout": "POST", "/account/export": "GET",
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
@@ -58,6 +61,9 @@ struct SyncController {
             return try json(try await service.revokeDevice(clientId: clientId, session: context.session!))
         }
         account.post("/auth/logout") { _, context in try json(try await service.logout(session: context.session!)) }
+        account.get("/account/export") { _, context in
+            try json(try await service.exportAccount(session: context.session!, now: now()))
+        }
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter))
         sync.post("/push") { request, context in
             let body = try await decode(from: request) { try PushRequest(json: $0) }

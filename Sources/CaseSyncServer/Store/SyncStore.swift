@@ -59,6 +59,9 @@ public protocol SyncStore: Sendable {
     func removeAuthority(id: String) async throws
     /// The audit trail of a case or an account, oldest first, at most `limit` entries after entry `after`.
     func audit(_ query: AuditQuery, after: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Erases a citizen for good (`ErasurePlan`); returns what it did. Officers' devices drop the cases on
+    /// their next pull; the citizen's devices are unknown from then on.
+    func erase(accountId: String) async throws -> ErasureReport
     /// Marks the database as restored from a backup (`RestoreRules`): every device pulls again from the
     /// start, new changes take places above any the lost history handed out, and each device's next push
     /// may skip mutation ids the lost history acknowledged. Returns the new floor.

@@ -1,0 +1,80 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import PostgresNIO
+
+extension PostgresSyncStore {
+    /// Erases a citizen in one transaction (`ErasurePlan`); every instance hears of the authorities' scopes
+    /// that changed and forgets the citizen's devices.
+    public func erase(accountId: String) async throws -> ErasureReport {
+        let (logger, now) = (logger, environment.now())
+        let (report, clients) = try await transaction { connection -> (ErasureReport, [String]) in
+            var role: String?
+            for try await value in try await connection.query("SELECT role FROM accounts WHERE id = \(accountId) FOR UPDATE", logger: logger)
+                .decode(String.self)
+            {
+                role = value
+            }
+            try ErasurePlan.checkCitizen(role: role)
+            var stored: [ErasurePlan.Stored] = []
+            let rows = try await connection.query(
+                "SELECT type, id, authority_id, version, deleted FROM records WHERE citizen_id = \(accountId) FOR UPDATE", logger: logger)
+            for try await (type, id, authority, version, deleted) in rows.decode((String, String, String?, Int64, Bool).self) {
+                stored.append(.init(type: RecordType(rawValue: type) ?? .case, id: id, authorityId: authority, version: version, deleted: deleted))
+            }
+            let plan = ErasurePlan(stored)
+            if !plan.removed.isEmpty {
+                try await connection.query("DELETE FROM records WHERE id = ANY(\(plan.removed))", logger: logger)
+            }
+            if !plan.cleared.isEmpty {
+                try await connection.query("UPDATE records SET body = NULL, citizen_id = NULL WHERE id = ANY(\(plan.cleared))", logger: logger)
+            }
+            var clients: [String] = []
+            for try await id in try await connection.query("SELECT client_id FROM devices WHERE account_id = \(accountId)", logger: logger)
+                .decode(String.self)
+            {
+                clients.append(id)
+            }
+            try await connection.query("DELETE FROM mutation_outcomes WHERE client_id = ANY(\(clients))", logger: logger)
+            try await connection.query("DELETE FROM devices WHERE account_id = \(accountId)", logger: logger)
+            try await connection.query("DELETE FROM login_codes WHERE account_id = \(accountId)", logger: logger)
+            try await connection.query("DELETE FROM accounts WHERE id = \(accountId)", logger: logger)
+            let scope = ScopeKey.citizen(accountId)
+            try await connection.query("DELETE FROM scope_digests WHERE scope = \(scope)", logger: logger)
+            try await connection.query("DELETE FROM scope_horizons WHERE scope = \(scope)", logger: logger)
+            // The trail keeps only that the erasure happened.
+            try await connection.query("SELECT set_config('casesync.erasing', 'on', true)", logger: logger)
+            try await connection.query(
+                "DELETE FROM audit_log WHERE account_id = \(accountId) OR case_id = ANY(\(plan.caseIds))", logger: logger)
+            try await connection.query("SELECT set_config('casesync.erasing', 'off', true)", logger: logger)
+            try await Self.appendAudit([plan.entry(accountId: accountId, at: now)], connection, logger: logger)
+            if !clients.isEmpty {
+                try await connection.query(
+                    "SELECT pg_notify(\(unescaped: ScopeWatch.channel), \(ScopeWatch.revokedPayload(clients)))", logger: logger)
+            }
+            // Last, as a push does: the tombstones' places, from the feed's row held to commit.
+            if !plan.tombstones.isEmpty {
+                var end: Int64 = 0
+                let count = Int64(plan.tombstones.count)
+                for try await value in try await connection.query(
+                    "UPDATE change_feed SET last_seq = last_seq + \(count) WHERE id = 1 RETURNING last_seq", logger: logger
+                ).decode(Int64.self) {
+                    end = value
+                }
+                let seqs = (0..<count).map { end - count + 1 + $0 }
+                try await connection.query(
+                    """
+                    UPDATE records r SET seq = t.seq, version = t.version, deleted = TRUE, body = NULL, citizen_id = NULL,
+                        changed_at = \(now.millisecondsSince1970)
+                    FROM UNNEST(\(plan.tombstones.map(\.id))::TEXT[], \(seqs)::BIGINT[], \(plan.tombstones.map(\.version))::BIGINT[])
+                        AS t(id, seq, version)
+                    WHERE r.id = t.id
+                    """, logger: logger)
+            }
+            try await Self.addToScopes(plan.scopes, connection, logger: logger)
+            let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
+            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
+        }
+        sessions.evict(clientIds: Set(clients))
+        return report
+    }
+}

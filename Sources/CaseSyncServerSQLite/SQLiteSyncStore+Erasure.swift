@@ -1,0 +1,55 @@
+import CaseSyncProtocol
+import CaseSyncServer
+import GRDB
+
+extension SQLiteSyncStore {
+    /// Erases a citizen in one transaction (`ErasurePlan`).
+    public func erase(accountId: String) async throws -> ErasureReport {
+        let now = environment.now()
+        let (report, clients) = try await writer.write { db -> (ErasureReport, [String]) in
+            try ErasurePlan.checkCitizen(role: try String.fetchOne(db, sql: "SELECT role FROM accounts WHERE id = ?", arguments: [accountId]))
+            let plan = ErasurePlan(
+                try Row.fetchAll(
+                    db, sql: "SELECT type, id, authority_id, version, deleted FROM records WHERE citizen_id = ?", arguments: [accountId]
+                ).map { row in
+                    ErasurePlan.Stored(
+                        type: RecordType(rawValue: row[0]) ?? .case, id: row[1], authorityId: row[2], version: row[3], deleted: row[4])
+                })
+            for id in plan.removed { try db.execute(sql: "DELETE FROM records WHERE id = ?", arguments: [id]) }
+            var seq = (try Int64.fetchOne(
+                db, sql: "SELECT MAX(COALESCE((SELECT MAX(seq) FROM records), 0), (SELECT restored_floor FROM server_state))") ?? 0) + 1
+            for (id, version) in plan.tombstones {
+                try db.execute(
+                    sql: """
+                        UPDATE records SET seq = ?, version = ?, deleted = 1, body = NULL, citizen_id = NULL, changed_at = ? WHERE id = ?
+                        """,
+                    arguments: [seq, version, now.millisecondsSince1970, id])
+                seq += 1
+            }
+            for id in plan.cleared {
+                try db.execute(sql: "UPDATE records SET body = NULL, citizen_id = NULL WHERE id = ?", arguments: [id])
+            }
+            try Self.addToScopes(plan.scopes, db)
+            let scope = ScopeKey.citizen(accountId)
+            try db.execute(sql: "DELETE FROM scope_digests WHERE scope = ?", arguments: [scope])
+            try db.execute(sql: "DELETE FROM scope_horizons WHERE scope = ?", arguments: [scope])
+            let clients = try String.fetchAll(db, sql: "SELECT client_id FROM devices WHERE account_id = ?", arguments: [accountId])
+            for client in clients {
+                try db.execute(sql: "DELETE FROM mutation_outcomes WHERE client_id = ?", arguments: [client])
+            }
+            try db.execute(sql: "DELETE FROM devices WHERE account_id = ?", arguments: [accountId])
+            try db.execute(sql: "DELETE FROM login_codes WHERE account_id = ?", arguments: [accountId])
+            try db.execute(sql: "DELETE FROM accounts WHERE id = ?", arguments: [accountId])
+            // The trail keeps only that the erasure happened.
+            try db.execute(sql: "UPDATE server_state SET erasing = 1")
+            try db.execute(sql: "DELETE FROM audit_log WHERE account_id = ?", arguments: [accountId])
+            for caseId in plan.caseIds { try db.execute(sql: "DELETE FROM audit_log WHERE case_id = ?", arguments: [caseId]) }
+            try db.execute(sql: "UPDATE server_state SET erasing = 0")
+            try Self.appendAudit([plan.entry(accountId: accountId, at: now)], db)
+            let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
+            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
+        }
+        sessions.evict(clientIds: Set(clients))
+        return report
+    }
+}
