@@ -54,13 +54,18 @@ extension PostgresSyncStore {
     public func markRestored() async throws -> Int64 {
         let (logger, now) = (logger, environment.now())
         return try await transaction { connection in
-            var floor: Int64 = 0
-            let rows = try await connection.query(
-                """
-                UPDATE change_feed SET last_seq = last_seq + \(RestoreRules.floorGap), restored_floor = last_seq + \(RestoreRules.floorGap)
-                WHERE id = 1 RETURNING restored_floor
-                """, logger: logger)
-            for try await value in rows.decode(Int64.self) { floor = value }
+            var last: Int64 = 0
+            for try await value in try await connection.query("SELECT last_seq FROM change_feed WHERE id = 1 FOR UPDATE", logger: logger)
+                .decode(Int64.self)
+            {
+                last = value
+            }
+            let floor = RestoreRules.floor(after: last)
+            // Every record moves above the floor, in its order: a pull from the start then never hands out
+            // a cursor below it (which would be refused on its next page).
+            try await connection.query("UPDATE records SET seq = seq + \(floor)", logger: logger)
+            try await connection.query(
+                "UPDATE change_feed SET last_seq = \(last + floor), restored_floor = \(floor) WHERE id = 1", logger: logger)
             try await connection.query("UPDATE devices SET gap_allowed = TRUE", logger: logger)
             try await Self.appendAudit([RestoreRules.entry(floor: floor, at: now)], connection, logger: logger)
             try await connection.query("SELECT pg_notify(\(unescaped: ScopeWatch.channel), '*')", logger: logger)

@@ -15,9 +15,27 @@ extension PostgresSyncStore {
                 role = value
             }
             try ErasurePlan.checkCitizen(role: role)
+            // Locks in the order pushes take them: her devices (a push of hers in flight commits first),
+            // then her cases (an officer's push on one commits first); then everything of her cases is read
+            // by a statement that sees what they committed.
+            var clients: [String] = []
+            for try await id in try await connection.query(
+                "SELECT client_id FROM devices WHERE account_id = \(accountId) ORDER BY client_id FOR UPDATE", logger: logger
+            ).decode(String.self) {
+                clients.append(id)
+            }
+            var cases: [String] = []
+            for try await id in try await connection.query(
+                "SELECT id FROM records WHERE type = 'case' AND citizen_id = \(accountId) ORDER BY id FOR UPDATE", logger: logger
+            ).decode(String.self) {
+                cases.append(id)
+            }
             var stored: [ErasurePlan.Stored] = []
             let rows = try await connection.query(
-                "SELECT type, id, authority_id, version, deleted FROM records WHERE citizen_id = \(accountId) FOR UPDATE", logger: logger)
+                """
+                SELECT type, id, authority_id, version, deleted FROM records
+                WHERE citizen_id = \(accountId) OR case_id = ANY(\(cases)) ORDER BY id FOR UPDATE
+                """, logger: logger)
             for try await (type, id, authority, version, deleted) in rows.decode((String, String, String?, Int64, Bool).self) {
                 stored.append(.init(type: RecordType(rawValue: type) ?? .case, id: id, authorityId: authority, version: version, deleted: deleted))
             }
@@ -27,12 +45,6 @@ extension PostgresSyncStore {
             }
             if !plan.cleared.isEmpty {
                 try await connection.query("UPDATE records SET body = NULL, citizen_id = NULL WHERE id = ANY(\(plan.cleared))", logger: logger)
-            }
-            var clients: [String] = []
-            for try await id in try await connection.query("SELECT client_id FROM devices WHERE account_id = \(accountId)", logger: logger)
-                .decode(String.self)
-            {
-                clients.append(id)
             }
             try await connection.query("DELETE FROM mutation_outcomes WHERE client_id = ANY(\(clients))", logger: logger)
             try await connection.query("DELETE FROM devices WHERE account_id = \(accountId)", logger: logger)

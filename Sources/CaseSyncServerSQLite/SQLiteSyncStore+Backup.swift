@@ -27,10 +27,12 @@ extension SQLiteSyncStore {
     public func markRestored() async throws -> Int64 {
         let now = environment.now()
         return try await writer.write { db in
-            let last = try Int64.fetchOne(
-                db, sql: "SELECT MAX(COALESCE((SELECT MAX(seq) FROM records), 0), (SELECT restored_floor FROM server_state))") ?? 0
+            let last = try Self.nextPlace(db) - 1
             let floor = RestoreRules.floor(after: last)
-            try db.execute(sql: "UPDATE server_state SET restored_floor = ?", arguments: [floor])
+            // Every record moves above the floor, in its order: a pull from the start then never hands out
+            // a cursor below it (which would be refused on its next page).
+            try db.execute(sql: "UPDATE records SET seq = seq + ?", arguments: [floor])
+            try db.execute(sql: "UPDATE server_state SET restored_floor = ?, last_seq = ?", arguments: [floor, last + floor])
             try db.execute(sql: "UPDATE devices SET gap_allowed = 1")
             try Self.appendAudit([RestoreRules.entry(floor: floor, at: now)], db)
             return floor

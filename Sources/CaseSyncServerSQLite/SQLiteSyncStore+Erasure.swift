@@ -10,14 +10,18 @@ extension SQLiteSyncStore {
             try ErasurePlan.checkCitizen(role: try String.fetchOne(db, sql: "SELECT role FROM accounts WHERE id = ?", arguments: [accountId]))
             let plan = ErasurePlan(
                 try Row.fetchAll(
-                    db, sql: "SELECT type, id, authority_id, version, deleted FROM records WHERE citizen_id = ?", arguments: [accountId]
+                    db,
+                    sql: """
+                        SELECT type, id, authority_id, version, deleted FROM records
+                        WHERE citizen_id = ?1 OR case_id IN (SELECT id FROM records WHERE type = 'case' AND citizen_id = ?1)
+                        """,
+                    arguments: [accountId]
                 ).map { row in
                     ErasurePlan.Stored(
                         type: RecordType(rawValue: row[0]) ?? .case, id: row[1], authorityId: row[2], version: row[3], deleted: row[4])
                 })
             for id in plan.removed { try db.execute(sql: "DELETE FROM records WHERE id = ?", arguments: [id]) }
-            var seq = (try Int64.fetchOne(
-                db, sql: "SELECT MAX(COALESCE((SELECT MAX(seq) FROM records), 0), (SELECT restored_floor FROM server_state))") ?? 0) + 1
+            var seq = try Self.nextPlace(db)
             for (id, version) in plan.tombstones {
                 try db.execute(
                     sql: """
@@ -26,6 +30,7 @@ extension SQLiteSyncStore {
                     arguments: [seq, version, now.millisecondsSince1970, id])
                 seq += 1
             }
+            try db.execute(sql: "UPDATE server_state SET last_seq = ?", arguments: [seq - 1])
             for id in plan.cleared {
                 try db.execute(sql: "UPDATE records SET body = NULL, citizen_id = NULL WHERE id = ?", arguments: [id])
             }
@@ -50,6 +55,8 @@ extension SQLiteSyncStore {
             return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
         }
         sessions.evict(clientIds: Set(clients))
+        // The log still holds the erased pages: copied into the file (where they are overwritten) and emptied.
+        _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         return report
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 import GRDB
 
 /// A push on SQLite: the one writer's transaction loads what `PushPlanner` asks for, and writes its
-/// plan, each record at the next place in the change sequence (`MAX(seq) + 1` is safe with one writer).
+/// plan, each record at the next place in the change sequence (kept in `server_state.last_seq`; safe with
+/// one writer).
 /// Pushes that arrive together share a transaction (`GroupCommit`).
 extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
@@ -87,9 +88,7 @@ extension SQLiteSyncStore {
     /// Writes a push's plan: its records, outcomes, the device's last mutation id and the scopes' sums.
     static func write(_ plan: PushPlan, clientId: String, now: Timestamp, _ db: Database) throws {
         if !plan.writes.isEmpty {
-            // Above a restore's floor too (RestoreRules).
-            var seq = (try Int64.fetchOne(
-                db, sql: "SELECT MAX(COALESCE((SELECT MAX(seq) FROM records), 0), (SELECT restored_floor FROM server_state))") ?? 0) + 1
+            var seq = try Self.nextPlace(db)
             let upsert = try RawStatement(db, sql: PushStatements.recordUpsert)
             let move = try RawStatement(db, sql: PushStatements.recordMove)
             for write in plan.writes {
@@ -102,6 +101,7 @@ extension SQLiteSyncStore {
                 }
                 seq += 1
             }
+            try db.execute(sql: "UPDATE server_state SET last_seq = ?", arguments: [seq - 1])
         }
         let outcome = try RawStatement(db, sql: PushStatements.outcomeInsert)
         for new in plan.outcomes {
@@ -113,6 +113,11 @@ extension SQLiteSyncStore {
         }
         try addToScopes(plan.scopes, db)
         try appendAudit(plan.audit, db)
+    }
+
+    /// The next place in the change sequence (the caller stores the last it takes in `server_state.last_seq`).
+    static func nextPlace(_ db: Database) throws -> Int64 {
+        (try Int64.fetchOne(db, sql: "SELECT last_seq FROM server_state") ?? 0) + 1
     }
 
     /// Adds a push's checksum and byte changes to the stored ones (wrapping arithmetic for the checksum,
@@ -154,7 +159,7 @@ public enum PushStatements {
             seq = excluded.seq, version = excluded.version, deleted = excluded.deleted, body = excluded.body,
             changed_at = excluded.changed_at
         """
-    /// A record moved into other scopes, or made a tombstone, keeping its body. Arguments: citizen_id,
+    /// A record moved into other scopes, keeping its body. Arguments: citizen_id,
     /// authority_id, seq, version, deleted, changed_at, id.
     static let recordMove = """
         UPDATE records SET citizen_id = ?, authority_id = ?, seq = ?, version = ?, deleted = ?, changed_at = ? WHERE id = ?

@@ -34,6 +34,8 @@ public struct SQLiteSyncStore: SyncStore {
             // The checkpointer copies the log into the file in the background; the writer does it itself
             // only if the log ever grows past about 40 MB.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.writerBackstopPages)")
+            // What is deleted (a draft's text, an erased citizen) is overwritten in the file, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // An acknowledged push is on disk: the log is flushed at every commit, not only at checkpoints.

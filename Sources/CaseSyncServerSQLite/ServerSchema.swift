@@ -172,6 +172,15 @@ enum ServerSchema {
                         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v10: the change sequence's last place, kept") { db in
+            try db.execute(
+                sql: """
+                    -- last_seq: the last place handed out. Taken from MAX(seq) before, which went back when
+                    -- compaction or an erasure removed the newest records, so a place could be handed out twice.
+                    ALTER TABLE server_state ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+                    UPDATE server_state SET last_seq = MAX(COALESCE((SELECT MAX(seq) FROM records), 0), restored_floor, compacted_through);
+                    """)
+        }
         return migrator
     }
 }

@@ -42,6 +42,12 @@ struct Restore: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // On SQLite, no server may start on the directory until the restore is marked.
+        let lock = try storage.resolvedDatabaseURL == nil
+            ? exitOnError {
+                try DataDirectoryLock(storage.configuration.dataDirectory, what: "a server is serving \(storage.configuration.dataDirectory): stop it first")
+            } : nil
+        defer { _ = lock }
         if let from {
             guard storage.resolvedDatabaseURL == nil else {
                 throw refusal("--from restores a SQLite backup; for PostgreSQL restore with pg_restore, then: casesync-server restore --database-restored")
@@ -50,15 +56,12 @@ struct Restore: AsyncParsableCommand {
         }
         let floor = try await storage.withStore { try await $0.markRestored() }
         print("restored: every device pulls its cases again (cursors below \(floor)); start the server")
+        print("what was done after the backup is undone too: shut out again devices revoked since, disable accounts disabled since, erase citizens erased since (the replaced database's trail: casesync-server audit)")
     }
 
-    /// Moves the current database aside and copies the backup in its place, under the data directory's lock.
+    /// Moves the current database aside and copies the backup in its place (the caller holds the lock).
     func replace(with backup: String) throws {
         let configuration = storage.configuration
-        let lock = try exitOnError {
-            try DataDirectoryLock(configuration.dataDirectory, what: "a server is serving \(configuration.dataDirectory): stop it first")
-        }
-        defer { _ = lock }
         try exitOnError { try SQLiteSyncStore.checkBackup(at: backup) }
         let manager = FileManager.default
         let path = configuration.databasePath

@@ -26,10 +26,15 @@ struct BackupRestoreTests {
             try await client.login(serverURL: "http://test", code: code, deviceName: name, transport: before)
             return client
         }
-        let anna = try await client(.citizen, "Anna")
+        // Her pulls come one change a page: a pull from the start after the restore crosses many pages.
+        var anna = try await client(.citizen, "Anna")
+        anna.pullPageSize = 1
         let officer = try await client(.officer, "Officer Bakker", "gm0344")
         let caseId = try anna.createObjection(
             authorityId: "gm0344", fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
+            submit: true)
+        _ = try anna.createObjection(
+            authorityId: "gm0193", fields: [.title: "Second", .grounds: "Another", .decisionReference: "PT-2", .decisionDate: "2026-03-02"],
             submit: true)
         try await anna.sync(transport: before)
         try await officer.sync(transport: before)

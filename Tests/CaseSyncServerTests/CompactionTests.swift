@@ -77,3 +77,25 @@ struct CompactionScopeTests {
         #expect(annaNext.changes.isEmpty && annaNext.cursor == annaFull.cursor)
     }
 }
+
+/// A place in the change sequence is handed out once, even after compaction removed the newest records.
+@Suite("Change sequence")
+struct ChangeSequenceTests {
+    @Test(arguments: StoreBackend.underTest)
+    func aChangeAfterCompactionRemovedTheNewestRecordsIsNotMissed(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let anna = try await server.device(.citizen, name: "Anna")
+        let transport = server.transport
+        let id = { (n: Int64) in testId("case\(n)", by: anna.clientId) }
+        _ = try await transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: id(1))]), token: anna.token)
+        let delete = Mutation(
+            mutationId: 2, caseId: id(1), baseVersion: 1, hlc: HLCTimestamp(millis: 5_000, counter: 0, node: "t"), operation: .delete)
+        _ = try await transport.push(PushRequest(stamping: anna.clientId, mutations: [delete]), token: anna.token)
+        // The device has seen the tombstones, the newest records; compaction drops them.
+        let seen = try await transport.pull(cursor: nil, limit: nil, token: anna.token)
+        _ = try await server.store.compact(retentionDays: 0)
+        _ = try await transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(3, caseId: id(3))]), token: anna.token)
+        let next = try await transport.pull(cursor: seen.cursor, limit: nil, token: anna.token)
+        #expect(next.changes.contains { $0.id == id(3) }, "the new case comes after the cursor, not at a place handed out before")
+    }
+}

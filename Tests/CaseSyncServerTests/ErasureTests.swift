@@ -95,3 +95,57 @@ struct ErasureTests {
         }
     }
 }
+
+extension ErasureTests {
+    /// A deleted draft's text is gone from the server as the deletion applies, not at compaction.
+    @Test(arguments: StoreBackend.underTest)
+    func aDeletedDraftKeepsNoContentOnTheServer(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let anna = try await server.client(.citizen, name: "Anna", transport: server.transport)
+        let fields: [CaseField: String] = [.title: "Draft", .grounds: Self.grounds, .decisionReference: "PT-9", .decisionDate: "2026-03-02"]
+        let draft = try anna.createObjection(authorityId: "gm0344", fields: fields, submit: false)
+        try await anna.sync(transport: server.transport)
+        try anna.edit(caseId: draft, set: [.grounds: "A second thought about the permit"])
+        try await anna.sync(transport: server.transport)
+        #expect(try await Self.storedText(server.store).contains("second thought"), "the check can see it")
+        try anna.deleteDraft(caseId: draft)
+        try await anna.sync(transport: server.transport)
+        let stored = try await Self.storedText(server.store)
+        #expect(!stored.contains(Self.grounds) && !stored.contains("second thought"))
+        #expect(try anna.cases().isEmpty)
+        #expect(try await server.store.storageCountMismatches().isEmpty)
+    }
+}
+
+extension ErasureTests {
+    /// A conflict raised for the officer on her case quotes her value: it goes with her, from the
+    /// officer's device too.
+    @Test(arguments: StoreBackend.underTest)
+    func theOfficersConflictsOnHerCasesGoWithHer(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let transport = server.transport
+        let anna = try await server.client(.citizen, name: "Anna", transport: transport)
+        let officer = try await server.client(.officer, name: "Officer Bakker", authority: "gm0344", transport: transport)
+        let fields: [CaseField: String] = [.title: "Fine", .grounds: "Valid permit", .decisionReference: "PT-3", .decisionDate: "2026-03-02"]
+        let caseId = try anna.createObjection(authorityId: "gm0344", fields: fields, submit: true)
+        try await anna.sync(transport: transport)
+        try await officer.sync(transport: transport)
+        // Both change the e-mail address offline; the citizen's later clock wins, the officer gets a conflict.
+        try officer.edit(caseId: caseId, set: [.contactEmail: "office-typed@example.org"])
+        try anna.edit(caseId: caseId, set: [.contactEmail: "anna.secret@example.org"])
+        try await anna.sync(transport: transport)
+        try await officer.sync(transport: transport)
+        try await officer.sync(transport: transport)
+        let conflicts = try officer.openConflicts() + (try anna.openConflicts())
+        #expect(!conflicts.isEmpty, "the edits crossed")
+
+        _ = try await server.store.erase(accountId: try #require(try anna.account()).account.id)
+        let synced = try await officer.sync(transport: transport)
+        #expect(!synced.repaired)
+        #expect(try officer.cases().isEmpty && officer.openConflicts().isEmpty)
+        let officerId = try #require(try officer.account()).account.id
+        let scope = try await server.store.pull(
+            after: 0, limit: 1_000, session: Session(clientId: try #require(try officer.account()).clientId, account: try #require(try officer.account()).account))
+        #expect(scope.changes.allSatisfy { $0.deleted }, "officer \(officerId)'s scope holds only tombstones of her records")
+    }
+}

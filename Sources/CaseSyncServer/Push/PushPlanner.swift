@@ -40,14 +40,16 @@ public struct PushPlanner: Sendable {
     /// since this device last pushed (`gapAllowed`): then mutations the lost history had acknowledged are
     /// gone from the device's outbox, and its next push may begin past them (RestoreRules), once.
     public func lastMutationId(stored: Int64, gapAllowed: Bool) -> Int64 {
-        guard gapAllowed, let first = request.mutations.first?.mutationId else { return stored }
-        return max(stored, first - 1)
+        guard gapAllowed, let first = request.mutations.first?.mutationId, first - 1 > stored else { return stored }
+        // No device had this many mutations acknowledged between a backup and its restore: a larger gap
+        // is refused as any gap is.
+        return first - 1 - stored <= RestoreRules.maxForgivenGap ? first - 1 : stored
     }
 
     /// What the push reads, given the last mutation id the server applied for this device; refuses a
     /// push that skips ids.
     public func reads(lastMutationId last: Int64) throws -> PushReads {
-        if let first = request.mutations.first, first.mutationId > last + 1 {
+        if let first = request.mutations.first, first.mutationId - 1 > last {
             throw PushValidation.gap(expected: last + 1, got: first.mutationId)
         }
         var reads = PushReads()
@@ -317,7 +319,7 @@ public struct PushSnapshot: Sendable {
 @dynamicMemberLookup
 public struct RecordWrite: Sendable, Hashable {
     public var row: RecordRow
-    /// The new body; nil keeps the stored one (a record moved into a scope, or made a tombstone).
+    /// The new body; nil keeps the stored one (a record moved into a scope); empty for a tombstone.
     public var body: [UInt8]?
 
     public subscript<T>(dynamicMember keyPath: KeyPath<RecordRow, T>) -> T { row[keyPath: keyPath] }
@@ -436,8 +438,11 @@ struct PushState {
                 scopes[scope, default: ScopeDelta()].checksum.remove(type: type, id: id, version: old.version)
             }
         }
-        let bytes = body?.count ?? old?.bytes ?? 0
-        // Tombstones hold their body until compaction drops them, so they count as well.
+        // A tombstone keeps no content (a deleted draft's text is gone at once, not at compaction): its
+        // body is empty, and its bytes no longer count.
+        // (A record moved without its body read keeps its stored body, and its byte count.)
+        let kept = deleted ? [] : body ?? old?.body.map { [UInt8]($0) }
+        let bytes = deleted ? 0 : body?.count ?? old?.bytes ?? 0
         if let old, let citizen = old.citizenId { scopes[ScopeKey.citizen(citizen), default: ScopeDelta()].bytes -= Int64(old.bytes) }
         if let citizenId { scopes[ScopeKey.citizen(citizenId), default: ScopeDelta()].bytes += Int64(bytes) }
         if !deleted {
@@ -446,8 +451,7 @@ struct PushState {
             }
         }
         // What the server stores must read back strictly (checked in debug builds, which the tests run).
-        assert(body.map { (try? WireCoding.validate($0)) != nil } ?? true, "a stored record body is not strict JSON")
-        let kept = body ?? old?.body.map { [UInt8]($0) }
+        assert(deleted || body.map { (try? WireCoding.validate($0)) != nil } ?? true, "a stored record body is not strict JSON")
         let row = RecordRow(
             type: type, id: id, caseId: caseId, citizenId: citizenId, authorityId: authorityId, version: version, deleted: deleted)
         writes.append(RecordWrite(row: row, body: kept))

@@ -68,8 +68,9 @@ public enum AuditRules {
 /// What a restore from a backup must not break. The backup holds the change feed up to some place; the
 /// lost server had handed out cursors, and acknowledged mutations, beyond it. So a restore sets a
 /// *floor* far above any place the lost history can have reached: every cursor below it is answered
-/// `resync_required` (the device pulls its scope again, keeping its outbox) and new changes take places
-/// above it, so no old cursor can ever pass a new change unseen. And each device may skip, once, the
+/// `resync_required` (the device pulls its scope again, keeping its outbox), every record moves above it
+/// in its order (so the pages of that pull hand out cursors above it), and new changes take places above
+/// it, so no old cursor can ever pass a new change unseen. And each device may skip, once, the
 /// mutation ids the lost history acknowledged (they are gone from its outbox).
 public enum RestoreRules {
     /// How far above the backup's last place the floor goes: more changes than any server makes between
@@ -77,6 +78,9 @@ public enum RestoreRules {
     public static let floorGap: Int64 = 1 << 32
 
     public static func floor(after last: Int64) -> Int64 { last + floorGap }
+
+    /// The most mutation ids a device's first push after a restore may skip.
+    public static let maxForgivenGap: Int64 = 1_000_000
 
     public static func entry(floor: Int64, at now: Timestamp) -> AuditEntry {
         var entry = AuditEntry.byOperator(at: now, .restored)
