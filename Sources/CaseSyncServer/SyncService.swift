@@ -66,12 +66,12 @@ public struct SyncService: Sendable {
         let devices = try await self.devices(session: session).devices
         var records: [SyncChange] = []
         if session.account.role == .citizen {
-            var cursor: Int64 = 0
+            var cursor: (seq: Int64, fromStart: Bool) = (0, true)
             while true {
-                let page = try await store.pull(after: cursor, limit: limits.maxPageSize, session: session)
+                let page = try await store.pull(after: cursor.seq, fromStart: cursor.fromStart, limit: limits.maxPageSize, session: session)
                 records += try page.decoded().changes
-                guard page.hasMore, let next = Int64(page.cursor) else { break }
-                cursor = next
+                guard page.hasMore, let next = PullPageBuilder.parse(cursor: Substring(page.cursor)) else { break }
+                cursor = (next.seq, true)
             }
         }
         var activity: [AuditEntry] = []
@@ -100,14 +100,12 @@ public struct SyncService: Sendable {
     }
 
     public func pull(cursor: String?, limit: Int?, session: Session) async throws -> RawPullResponse {
-        let after: Int64
+        var (after, fromStart): (Int64, Bool) = (0, false)
         if let cursor, !cursor.isEmpty {
-            guard let value = Int64(cursor), value >= 0 else {
+            guard cursor.utf8.count <= 24, let parsed = PullPageBuilder.parse(cursor: Substring(cursor)) else {
                 throw ServiceError(.invalidCursor, "cursor must be a value an earlier pull returned, or left out to start")
             }
-            after = value
-        } else {
-            after = 0
+            (after, fromStart) = parsed
         }
         let pageSize = limit ?? limits.defaultPageSize
         guard pageSize >= 1, pageSize <= limits.maxPageSize else {
@@ -115,6 +113,6 @@ public struct SyncService: Sendable {
                 .invalidRequest, "limit must be between 1 and \(limits.maxPageSize)",
                 details: ["maxPageSize": String(limits.maxPageSize)])
         }
-        return try await store.pull(after: after, limit: pageSize, session: session)
+        return try await store.pull(after: after, fromStart: fromStart, limit: pageSize, session: session)
     }
 }

@@ -9,7 +9,7 @@ extension PostgresSyncStore {
     /// the others asking) or by one statement of the facts alone; a device that is behind gets its page
     /// and the facts from one statement, whose one snapshot makes the checksum always match the records
     /// a last page completes.
-    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
+    public func pull(after cursor: Int64, fromStart: Bool, limit: Int, session: Session) async throws -> RawPullResponse {
         let scope = Self.scope(of: session.account)
         let (maxPageBytes, logger) = (limits.maxPageBytes, logger)
         // An up-to-date device, by what this instance knows: answered from memory once a barrier has
@@ -18,7 +18,7 @@ extension PostgresSyncStore {
         // before the request arrived has then been heard, and has taken it out.
         if let known = watch.known(scope.key), cursor >= known.latest, await watch.barrier(send: notify, logger: logger),
             sessions.holds(session), let facts = watch.known(scope.key),
-            let page = try? PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts), !page.needsRows
+            let page = try? PullPageBuilder(cursor: cursor, fromStart: fromStart, limit: limit, maxPageBytes: maxPageBytes, facts: facts), !page.needsRows
         {
             watch.countAnswerFromMemory()
             return page.response
@@ -29,7 +29,7 @@ extension PostgresSyncStore {
         var attempt = 0
         while true {
             do {
-                return try await read(scope, client: session.clientId, after: cursor, limit: limit, maxPageBytes: maxPageBytes)
+                return try await read(scope, client: session.clientId, after: cursor, fromStart: fromStart, limit: limit, maxPageBytes: maxPageBytes)
             } catch let error as PSQLError where attempt < 2 && Self.isLostConnection(error) {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
@@ -39,7 +39,7 @@ extension PostgresSyncStore {
     }
 
     /// One read of a pull from the database; its statement reads the device too.
-    private func read(_ scope: Scope, client: String, after cursor: Int64, limit: Int, maxPageBytes: Int) async throws
+    private func read(_ scope: Scope, client: String, after cursor: Int64, fromStart: Bool, limit: Int, maxPageBytes: Int) async throws
         -> RawPullResponse
     {
         let read = watch.beginRead(scope.key)
@@ -49,7 +49,7 @@ extension PostgresSyncStore {
             let (facts, device) = try await Self.facts(scope, client: client, on: self.client, logger: logger)
             try SessionRules.checkActive(device)
             if let read { watch.finishRead(scope.key, token: read, facts: facts) }
-            let quick = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
+            let quick = try PullPageBuilder(cursor: cursor, fromStart: fromStart, limit: limit, maxPageBytes: maxPageBytes, facts: facts)
             guard quick.needsRows else { return quick.response }
         }
         var page: PullPageBuilder?
@@ -57,7 +57,7 @@ extension PostgresSyncStore {
             if page == nil {
                 try SessionRules.checkActive(row.device)
                 if let read { watch.finishRead(scope.key, token: read, facts: row.facts) }
-                page = try PullPageBuilder(cursor: cursor, limit: limit, maxPageBytes: maxPageBytes, facts: row.facts)
+                page = try PullPageBuilder(cursor: cursor, fromStart: fromStart, limit: limit, maxPageBytes: maxPageBytes, facts: row.facts)
             }
             if let change = row.change, !page!.offer(change) { break }
         }

@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 
 extension SQLiteSyncStore {
-    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
+    public func pull(after cursor: Int64, fromStart: Bool, limit: Int, session: Session) async throws -> RawPullResponse {
         let (column, value) = Self.scopeColumn(session.account)
         let scope = ScopeKey.of(session.account)
         let maxPageBytes = limits.maxPageBytes
@@ -25,7 +25,7 @@ extension SQLiteSyncStore {
             // is never outrun.
             try SessionRules.checkActive(facts?[4])
             var page = try PullPageBuilder(
-                cursor: cursor, limit: limit, maxPageBytes: maxPageBytes,
+                cursor: cursor, fromStart: fromStart, limit: limit, maxPageBytes: maxPageBytes,
                 facts: PullPageBuilder.ScopeFacts(
                     horizon: facts?[0] as Int64? ?? 0, latest: facts?[1] as Int64? ?? 0,
                     checksum: StateChecksum(count: facts?[2] as Int64? ?? 0, sum: UInt64(bitPattern: facts?[3] as Int64? ?? 0))))

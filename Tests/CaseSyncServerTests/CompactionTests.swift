@@ -99,3 +99,34 @@ struct ChangeSequenceTests {
         #expect(next.changes.contains { $0.id == id(3) }, "the new case comes after the cursor, not at a place handed out before")
     }
 }
+
+extension ChangeSequenceTests {
+    /// A device pulling its scope again after compaction, page by page, is never refused midway: its
+    /// pages may end below the horizon (a continuation cursor says the pull began at the start).
+    @Test(arguments: StoreBackend.underTest)
+    func aPullFromTheStartAfterCompactionCrossesEveryPage(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let anna = try await server.device(.citizen, name: "Anna")
+        let transport = server.transport
+        let id = { (n: Int64) in testId("case\(n)", by: anna.clientId) }
+        _ = try await transport.push(PushRequest(stamping: anna.clientId, mutations: (1...3).map { .create($0, caseId: id($0)) }), token: anna.token)
+        let delete = Mutation(
+            mutationId: 5, caseId: id(4), baseVersion: 1, hlc: HLCTimestamp(millis: 9_000, counter: 0, node: "t"), operation: .delete)
+        _ = try await transport.push(PushRequest(stamping: anna.clientId, mutations: [.create(4, caseId: id(4)), delete]), token: anna.token)
+        let report = try await server.store.compact(retentionDays: 0)
+        #expect(report.tombstonesRemoved >= 2)
+        var (cursor, pages, live): (String?, Int, Set<String>) = (nil, 0, [])
+        while pages < 50 {
+            let page = try await transport.pull(cursor: cursor, limit: 1, token: anna.token)
+            pages += 1
+            for change in page.changes where !change.deleted { live.insert(change.id) }
+            cursor = page.cursor
+            if !page.hasMore { break }
+        }
+        #expect(pages == 6 && live.count == 6, "three cases and their events, one a page")
+        #expect(Int64(try #require(cursor)) == report.compactedThrough, "the last page's cursor is a plain place at the horizon")
+        // A continuation cursor is accepted for a pull from the start only: one made up below the horizon too.
+        let made = try await transport.pull(cursor: "c1", limit: 10, token: anna.token)
+        #expect(made.changes.allSatisfy { $0.seq > 1 })
+    }
+}

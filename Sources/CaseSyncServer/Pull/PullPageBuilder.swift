@@ -29,21 +29,25 @@ public struct PullPageBuilder: Sendable {
     private(set) var changes: [RawPullResponse.Change] = []
     private var bytes = 0
     private var hasMore = false
+    private let fromStart: Bool
 
     /// Checks the cursor against the scope: only the caller's own scope is consulted, so neither the
     /// cursor nor these checks tell anything about other people's cases. A record's seq only grows and
     /// it never leaves its scope, so a genuine cursor is never past the scope's latest change (or its
     /// compaction horizon, which a cursor may reach once the tombstones below it are gone).
-    public init(cursor: Int64, limit: Int, maxPageBytes: Int, facts: ScopeFacts) throws {
+    /// `fromStart`: the cursor continues a pull that began at the start (`continuation`), which needs
+    /// no tombstone and so may stand below the horizon.
+    public init(cursor: Int64, fromStart: Bool = false, limit: Int, maxPageBytes: Int, facts: ScopeFacts) throws {
         guard cursor <= max(facts.latest, facts.horizon) else {
             throw ServiceError(.resyncRequired, "this cursor is not from this server's history; pull again from the start")
         }
-        guard cursor == 0 || cursor >= facts.horizon else {
+        guard cursor == 0 || fromStart || cursor >= facts.horizon else {
             throw ServiceError(
                 .resyncRequired, "deletions older than this cursor were compacted away; pull again from the start",
                 details: ["compactedThrough": String(facts.horizon)])
         }
         self.cursor = cursor
+        self.fromStart = fromStart || cursor == 0
         self.limit = limit
         self.maxPageBytes = maxPageBytes
         self.facts = facts
@@ -71,7 +75,23 @@ public struct PullPageBuilder: Sendable {
     /// The answer. The last page moves the cursor past the compaction horizon, so the next pull is
     /// incremental; only the last page carries the scope's checksum.
     public var response: RawPullResponse {
-        let newCursor = hasMore ? changes.last!.seq : max(changes.last?.seq ?? cursor, facts.horizon)
-        return RawPullResponse(changes: changes, cursor: String(newCursor), hasMore: hasMore, checksum: hasMore ? nil : facts.checksum)
+        guard hasMore else {
+            let newCursor = max(changes.last?.seq ?? cursor, facts.horizon)
+            return RawPullResponse(changes: changes, cursor: String(newCursor), hasMore: false, checksum: facts.checksum)
+        }
+        // A pull from the start whose page ends below the horizon goes on with a cursor that says so.
+        let last = changes.last!.seq
+        let cursor = fromStart && last < facts.horizon ? Self.continuation(last) : String(last)
+        return RawPullResponse(changes: changes, cursor: cursor, hasMore: true, checksum: nil)
+    }
+
+    /// The cursor of a pull from the start that has reached `seq`, below the compaction horizon:
+    /// `c` and the place. Cursors are opaque to devices (PROTOCOL.md §10).
+    public static func continuation(_ seq: Int64) -> String { "c" + String(seq) }
+
+    /// A cursor's place, and whether it continues a pull from the start; nil for text that is neither.
+    public static func parse(cursor text: Substring) -> (seq: Int64, fromStart: Bool)? {
+        if text.first == "c" { return Int64(text.dropFirst()).flatMap { $0 > 0 ? ($0, true) : nil } }
+        return Int64(text).flatMap { $0 >= 0 ? ($0, false) : nil }
     }
 }

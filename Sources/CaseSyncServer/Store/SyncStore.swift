@@ -48,8 +48,9 @@ public protocol SyncStore: Sendable {
     func setAccountDisabled(accountId: String, disabled: Bool) async throws -> Int
     /// Applies a push exactly once per (client, mutation id), all of it in one transaction.
     func push(_ request: PushRequest, session: Session) async throws -> PushResponse
-    /// The changes in the session's scope after `cursor`, at most `limit`.
-    func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse
+    /// The changes in the session's scope after `cursor`, at most `limit` (`fromStart`: the cursor
+    /// continues a pull from the start, `PullPageBuilder`).
+    func pull(after cursor: Int64, fromStart: Bool, limit: Int, session: Session) async throws -> RawPullResponse
     /// The register of authorities this server serves.
     func authorityRegister() async throws -> AuthorityRegister
     /// Adds authorities to the register, or replaces those with the same id; with `replacingAll`, the
@@ -77,6 +78,11 @@ public protocol SyncStore: Sendable {
 }
 
 extension SyncStore {
+    /// The changes in the session's scope after `cursor`, at most `limit`.
+    public func pull(after cursor: Int64, limit: Int, session: Session) async throws -> RawPullResponse {
+        try await pull(after: cursor, fromStart: false, limit: limit, session: session)
+    }
+
     /// Trades a login code for a device token.
     public func redeem(_ request: RedeemRequest) async throws -> RedeemResponse {
         try await redeem(request, address: nil)
