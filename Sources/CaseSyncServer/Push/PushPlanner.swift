@@ -135,7 +135,8 @@ public struct PushPlanner: Sendable {
         var conflictVersion: Int64 = 0
         switch mutation.operation {
         case .resolveConflict(let conflictId, _):
-            if let stored = state.records[conflictId], stored.type == .conflict, let body = stored.body {
+            // (A tombstone keeps no content: a deleted conflict is not found.)
+            if let stored = state.records[conflictId], stored.type == .conflict, !stored.deleted, let body = stored.body {
                 context.conflict = try decoder.decode(ConflictRecord.self, from: body)
                 context.conflictRaisedBy = stored.citizenId != nil ? .citizen : .officer
                 conflictVersion = stored.version
@@ -398,11 +399,12 @@ struct PushState {
         authorities = snapshot.authorities
     }
 
-    /// A case as stored or as this push left it; nil if there is none.
+    /// A case as stored or as this push left it; nil if there is none, or only its tombstone (which keeps
+    /// no content; its id stays in use).
     mutating func currentCase(_ id: String, decoder: JSONDecoder) throws -> VersionedCase? {
         if let known = cases[id] { return known }
         var current: VersionedCase?
-        if let stored = records[id], stored.type == .case, let body = stored.body {
+        if let stored = records[id], stored.type == .case, !stored.deleted, let body = stored.body {
             current = VersionedCase(record: try decoder.decode(CaseRecord.self, from: body), version: stored.version, deleted: stored.deleted)
         }
         cases[id] = current
