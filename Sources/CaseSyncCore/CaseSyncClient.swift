@@ -32,10 +32,10 @@ public struct CaseSyncClient: Sendable {
         self.logger = logger
     }
 
-    /// Redeems a login code at the server and stores this device's token and client id.
+    /// Redeems a login code at the server and stores this device's token and client id. A device the
+    /// server signed out (`LocalAccount.signedOut`) may log in again: its local state is replaced, and
+    /// edits it never sent (or that were refused) are kept unless `discardPending` says to drop them.
     @discardableResult
-    /// A device the server signed out (`LocalAccount.signedOut`) may log in again: its local state is
-    /// replaced, and edits it never sent are refused unless `discardPending` says to drop them.
     public func login(
         serverURL: String, code: String, deviceName: String?, transport: any SyncTransport, discardPending: Bool = false
     ) async throws -> LocalAccount {

@@ -2,8 +2,9 @@ import Foundation
 
 /// One line of the audit trail: who acted (a device of an account, the operator, or the server
 /// itself), when, from which address, and what — the case, the operation and the names of the fields it
-/// changed, never their content. The trail is appended to in the transaction of what it records, is
-/// never changed, and survives compaction; the protocol serves it only in an account's own export.
+/// changed, never their content. The trail is appended to in the transaction of what it records; its
+/// entries are never changed, and deleted only by an erasure (which leaves one entry that it happened);
+/// it survives compaction; the protocol serves it only in an account's own export.
 public struct AuditEntry: Sendable, Hashable, Codable {
     /// Who acted.
     public enum Actor: String, Sendable, Codable {
@@ -80,6 +81,8 @@ public struct AuditAction: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let compaction = AuditAction(rawValue: "compaction")
     /// A citizen's account and cases were erased (all that the trail keeps of them).
     public static let accountErased = AuditAction(rawValue: "account_erased")
+    /// A copy of the database was taken.
+    public static let backup = AuditAction(rawValue: "backup")
     /// The database was restored from a backup.
     public static let restored = AuditAction(rawValue: "restored")
 

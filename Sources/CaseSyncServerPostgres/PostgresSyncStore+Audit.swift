@@ -22,11 +22,7 @@ extension PostgresSyncStore {
     }
 
     public func audit(_ query: AuditQuery, after: Int64, limit: Int) async throws -> [AuditEntry] {
-        let (column, value) =
-            switch query {
-            case .caseId(let id): ("case_id", id)
-            case .accountId(let id): ("account_id", id)
-            }
+        let (column, value) = query.selection
         let rows = try await client.query(
             """
             SELECT id, \(unescaped: AuditEntry.columns) FROM audit_log WHERE \(unescaped: column) = \(value) AND id > \(after)

@@ -21,11 +21,7 @@ extension SQLiteSyncStore {
     }
 
     public func audit(_ query: AuditQuery, after: Int64, limit: Int) async throws -> [AuditEntry] {
-        let (column, value) =
-            switch query {
-            case .caseId(let id): ("case_id", id)
-            case .accountId(let id): ("account_id", id)
-            }
+        let (column, value) = query.selection
         return try await writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, \(AuditEntry.columns) FROM audit_log WHERE \(column) = ? AND id > ? ORDER BY id LIMIT ?",

@@ -22,6 +22,10 @@ extension SQLiteSyncStore {
         // One self-contained file (the copy took the log mode of the database it copies).
         try await target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try target.close()
+        // A copy of everyone's data left the server: the trail says so (after the copy, so not in it).
+        var entry = AuditEntry.byOperator(at: environment.now(), .backup)
+        entry.outcome = "to \(URL(fileURLWithPath: path).lastPathComponent)"
+        try await appendAudit([entry])
     }
 
     public func markRestored() async throws -> Int64 {

@@ -8,20 +8,23 @@ import Foundation
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the audit trail of a case or an account: who did what, when, from where.",
-        discussion: "The trail is appended to by every applied change, login, logout, revocation and operator command, in the same transaction; it is never changed, survives compaction, and holds no content (names of fields, not their values).")
+        discussion: "The trail is appended to by every applied change, login, logout, revocation and operator command, in the same transaction; its entries are never changed (an erasure removes the citizen's and leaves one that it happened), survive compaction, and hold no content (names of fields, not their values).")
     @OptionGroup var storage: StorageOptions
     @Option(help: "A case's id.") var `case`: String?
     @Option(help: "An account's id.") var account: String?
+    @Flag(help: "The operator's own commands: backups, restores, compactions, changes to the register.") var `operator` = false
     @Option(help: "Most entries to print (default 1000).") var limit: Int = 1_000
     @Flag(help: "Print JSON lines, one entry a line.") var json = false
 
     func validate() throws {
-        guard (`case` == nil) != (account == nil) else { throw ValidationError("give --case ID or --account ID") }
+        guard [`case` != nil, account != nil, `operator`].filter({ $0 }).count == 1 else {
+            throw ValidationError("give --case ID, --account ID or --operator")
+        }
         guard limit >= 1 else { throw ValidationError("--limit must be 1 or more") }
     }
 
     func run() async throws {
-        let query: AuditQuery = `case`.map(AuditQuery.caseId) ?? .accountId(account!)
+        let query: AuditQuery = `operator` ? .operator : `case`.map(AuditQuery.caseId) ?? .accountId(account!)
         let limit = limit
         let entries = try await storage.withStore { store in
             // In pages, so that a long trail is not read at once.
@@ -33,7 +36,7 @@ struct Audit: AsyncParsableCommand {
             }
             return entries
         }
-        if entries.isEmpty { return print("no audit entries for \(`case`.map { "case \($0)" } ?? "account \(account!)")") }
+        if entries.isEmpty { return print("no audit entries for \(`operator` ? "the operator" : `case`.map { "case \($0)" } ?? "account \(account!)")") }
         let encoder = WireCoding.encoder()
         for entry in entries {
             if json {

@@ -125,8 +125,9 @@ extension ChangeSequenceTests {
         }
         #expect(pages == 6 && live.count == 6, "three cases and their events, one a page")
         #expect(Int64(try #require(cursor)) == report.compactedThrough, "the last page's cursor is a plain place at the horizon")
-        // A continuation cursor is accepted for a pull from the start only: one made up below the horizon too.
-        let made = try await transport.pull(cursor: "c1", limit: 10, token: anna.token)
-        #expect(made.changes.allSatisfy { $0.seq > 1 })
+        // A plain cursor below the horizon is still sent back to the start.
+        await DeviceSessionTests.expectRefusal(410, .resyncRequired, "a plain cursor below the horizon") {
+            try await transport.pull(cursor: "1", limit: 10, token: anna.token)
+        }
     }
 }

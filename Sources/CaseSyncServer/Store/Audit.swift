@@ -31,6 +31,17 @@ public enum AuditQuery: Sendable, Hashable {
     case caseId(String)
     /// What an account did, and what was done to it.
     case accountId(String)
+    /// What the operator did.
+    case `operator`
+
+    /// The column that selects it, and its value (names of this file's, never input).
+    public var selection: (column: String, value: String) {
+        switch self {
+        case .caseId(let id): ("case_id", id)
+        case .accountId(let id): ("account_id", id)
+        case .operator: ("actor", AuditEntry.Actor.operator.rawValue)
+        }
+    }
 }
 
 extension Mutation {
