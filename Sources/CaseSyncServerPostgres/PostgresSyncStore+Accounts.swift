@@ -31,7 +31,7 @@ extension PostgresSyncStore {
             var (found, disabledAt): (Bool, Int64?) = (false, nil)
             let rows = try await connection.query("SELECT disabled_at FROM accounts WHERE id = \(accountId)", logger: logger)
             for try await value in rows.decode(Int64?.self) { (found, disabledAt) = (true, value) }
-            guard found else { throw ServiceError(.notFound, "no account has this id") }
+            guard found else { throw AccountRules.noSuchAccount }
             try AccountRules.checkEnabled(disabledAt: disabledAt)
             try await Self.appendAudit([.byOperator(at: now, .deviceInvited, accountId: accountId)], connection, logger: logger)
             return try await Self.insertCode(accountId: accountId, days: days, environment: environment, connection, logger: logger)
@@ -125,7 +125,7 @@ extension PostgresSyncStore {
 
     public func revokeDevice(clientId: String, by session: Session?, reason: RevocationReason) async throws -> DeviceInfo {
         let now = environment.now()
-        let actor = session.map { AuditEntry.by($0, at: now, .revocation(reason)) } ?? .byOperator(at: now, .revocation(reason))
+        let actor = AuditEntry.revocation(reason, by: session, at: now)
         let logger = logger
         let result = try await transaction { connection in
             if let session {
@@ -135,7 +135,7 @@ extension PostgresSyncStore {
                 var caller: String?
                 let rows = try await connection.query(
                     """
-                    SELECT client_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END FROM devices
+                    SELECT client_id, \(unescaped: SessionRules.deviceState) FROM devices
                     WHERE client_id IN (\(session.clientId), \(clientId)) ORDER BY client_id FOR UPDATE
                     """, logger: logger)
                 for try await (id, state) in rows.decode((String, String).self) where id == session.clientId { caller = state }
@@ -159,7 +159,7 @@ extension PostgresSyncStore {
             {
                 exists = true
             }
-            guard exists else { throw ServiceError(.notFound, "no account has this id") }
+            guard exists else { throw AccountRules.noSuchAccount }
             let rows = try await connection.query(
                 disabled
                     ? "UPDATE accounts SET disabled_at = \(now) WHERE id = \(accountId) AND disabled_at IS NULL RETURNING id"

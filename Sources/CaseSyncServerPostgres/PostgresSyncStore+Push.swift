@@ -23,7 +23,7 @@ extension PostgresSyncStore {
             var state: String?
             let device = try await connection.query(
                 """
-                SELECT last_mutation_id, CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END, gap_allowed
+                SELECT last_mutation_id, \(unescaped: SessionRules.deviceState), gap_allowed
                 FROM devices WHERE client_id = \(session.clientId) FOR UPDATE
                 """, logger: logger)
             for try await (value, standing, gap) in device.decode((Int64, String, Bool).self) { (stored, state, gapAllowed) = (value, standing, gap) }

@@ -24,7 +24,7 @@ extension SQLiteSyncStore {
         let now = environment.now()
         return try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT disabled_at FROM accounts WHERE id = ?", arguments: [accountId]) else {
-                throw ServiceError(.notFound, "no account has this id")
+                throw AccountRules.noSuchAccount
             }
             try AccountRules.checkEnabled(disabledAt: row[0])
             try Self.appendAudit([.byOperator(at: now, .deviceInvited, accountId: accountId)], db)
@@ -122,7 +122,7 @@ extension SQLiteSyncStore {
 
     public func revokeDevice(clientId: String, by session: Session?, reason: RevocationReason) async throws -> DeviceInfo {
         let now = environment.now()
-        let actor = session.map { AuditEntry.by($0, at: now, .revocation(reason)) } ?? .byOperator(at: now, .revocation(reason))
+        let actor = AuditEntry.revocation(reason, by: session, at: now)
         // A device revokes only its account's devices; the operator any.
         let account = session?.account.id
         let found = try await writer.write { db in
@@ -144,7 +144,7 @@ extension SQLiteSyncStore {
         let now = environment.now()
         let stopped = try await writer.write { db -> [String] in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE id = ?", arguments: [accountId]) != nil else {
-                throw ServiceError(.notFound, "no account has this id")
+                throw AccountRules.noSuchAccount
             }
             try db.execute(
                 sql: disabled

@@ -8,6 +8,12 @@ extension AuditEntry {
             caseId: caseId)
     }
 
+    /// The entry of a revocation, by a device (its session) or by the operator (nil); the store sets the
+    /// account and the device it stopped (`subject`).
+    public static func revocation(_ reason: RevocationReason, by session: Session?, at now: Timestamp) -> AuditEntry {
+        session.map { by($0, at: now, .revocation(reason)) } ?? byOperator(at: now, .revocation(reason))
+    }
+
     /// An entry for what the operator did (from the command line of the server's machine).
     public static func byOperator(at: Timestamp, _ action: AuditAction, accountId: String? = nil, subject: String? = nil) -> AuditEntry {
         AuditEntry(at: at, actor: .operator, accountId: accountId, action: action, subject: subject)

@@ -62,7 +62,7 @@ public struct ErasurePlan: Sendable {
     /// Only citizens are erased: an officer's account is disabled instead (what they did stays on the
     /// cases they did it on).
     public static func checkCitizen(role: String?) throws {
-        guard let role else { throw ServiceError(.notFound, "no account has this id") }
+        guard let role else { throw AccountRules.noSuchAccount }
         guard role == ActorRole.citizen.rawValue else {
             throw ServiceError(
                 .invalidRequest, "only a citizen's account is erased; disable an officer's instead (casesync-server accounts disable)")

@@ -66,8 +66,11 @@ public enum SessionRules {
     /// A scalar subquery a request's own statement or transaction reads the device with: NULL when there
     /// is no such device, '' while it works, its reason once it stopped. `parameter` holds the client id.
     public static func deviceStateSQL(_ parameter: String) -> String {
-        "(SELECT CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END FROM devices WHERE client_id = \(parameter))"
+        "(SELECT \(deviceState) FROM devices WHERE client_id = \(parameter))"
     }
+
+    /// The same, as a column of a statement that reads the device's row itself.
+    public static let deviceState = "CASE WHEN revoked_at IS NULL THEN '' ELSE COALESCE(revoked_reason, 'revoked') END"
 
     /// Throws the refusal when the device, as `deviceStateSQL` read it inside a request's own
     /// transaction or statement, no longer works.

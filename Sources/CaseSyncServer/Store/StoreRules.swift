@@ -43,6 +43,8 @@ public enum AccountRules {
          request.deviceName.map { String($0.prefix(100)) })
     }
 
+    public static let noSuchAccount = ServiceError(.notFound, "no account has this id")
+
     public static let invalidCode = ServiceError(
         .invalidLoginCode, "this login code is not valid: it may be mistyped, used already or expired; ask for a new one")
 
