@@ -43,6 +43,16 @@ public struct MutationOutcome: Codable, Sendable, Hashable {
     public static func rejected(_ mutationId: Int64, _ code: ErrorCode, _ message: String) -> MutationOutcome {
         MutationOutcome(mutationId: mutationId, status: .rejected, code: code, message: message)
     }
+
+    /// The outcome as the server keeps it for a repeated mutation: the same, but its conflicts name
+    /// field, policy and winner without the values (which live on in the case's conflict records, and
+    /// go with the case when it is erased or disposed of).
+    public var kept: MutationOutcome {
+        guard let conflicts else { return self }
+        var kept = self
+        kept.conflicts = conflicts.map { FieldConflict(field: $0.field, policy: $0.policy, winner: $0.winner, clientValue: nil, serverValue: nil) }
+        return kept
+    }
 }
 
 /// The answer to a push: one outcome per mutation, in order, and the last mutation id the server

@@ -163,6 +163,18 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v6: kept outcomes without conflicting values",
+            [
+                // See the SQLite schema's v11 (MutationOutcome.kept).
+                """
+                UPDATE mutation_outcomes m SET outcome = convert_to(jsonb_set(j.o, '{conflicts}', (
+                    SELECT jsonb_agg(c - 'clientValue' - 'serverValue') FROM jsonb_array_elements(j.o -> 'conflicts') c))::text, 'UTF8')
+                FROM (SELECT client_id, mutation_id, convert_from(outcome, 'UTF8')::jsonb AS o FROM mutation_outcomes) j
+                WHERE m.client_id = j.client_id AND m.mutation_id = j.mutation_id AND jsonb_typeof(j.o -> 'conflicts') = 'array'
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

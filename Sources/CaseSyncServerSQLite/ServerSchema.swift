@@ -181,6 +181,17 @@ enum ServerSchema {
                     UPDATE server_state SET last_seq = MAX(COALESCE((SELECT MAX(seq) FROM records), 0), restored_floor, compacted_through);
                     """)
         }
+        migrator.registerMigration("v11: kept outcomes without conflicting values") { db in
+            try db.execute(
+                sql: """
+                    -- An outcome is kept for a device that sends its mutation again (MutationOutcome.kept):
+                    -- its conflicts name field, policy and winner, not the values, which held content.
+                    UPDATE mutation_outcomes SET outcome = CAST(json_set(CAST(outcome AS TEXT), '$.conflicts', json((
+                        SELECT json_group_array(json_remove(value, '$.clientValue', '$.serverValue'))
+                        FROM json_each(CAST(outcome AS TEXT), '$.conflicts')))) AS BLOB)
+                    WHERE json_type(CAST(outcome AS TEXT), '$.conflicts') = 'array';
+                    """)
+        }
         return migrator
     }
 }

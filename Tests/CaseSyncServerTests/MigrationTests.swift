@@ -2,9 +2,12 @@ import CaseSyncCore
 import CaseSyncProtocol
 import CaseSyncServer
 import CaseSyncServerApp
+@testable import CaseSyncServerPostgres
 @testable import CaseSyncServerSQLite
+import CaseSyncTesting
 import Foundation
 import GRDB
+import PostgresNIO
 import Testing
 
 @Suite("Database migrations")
@@ -35,7 +38,7 @@ struct MigrationTests {
              try String.fetchAll(db, sql: "SELECT code_hash FROM login_codes"))
         }
         #expect(mode == "wal")
-        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold", "v5: the register of authorities", "v6: devices that stop working, accounts that are disabled", "v7: the audit trail", "v8: restores from a backup", "v9: erasure may delete from the audit trail", "v10: the change sequence's last place, kept"])
+        #expect(applied == ["v1: accounts, devices, records, outcomes, digests", "v2: change times, compaction horizon, mutation fingerprints", "v3: compaction horizon per scope", "v4: bytes each citizen's records hold", "v5: the register of authorities", "v6: devices that stop working, accounts that are disabled", "v7: the audit trail", "v8: restores from a backup", "v9: erasure may delete from the audit trail", "v10: the change sequence's last place, kept", "v11: kept outcomes without conflicting values"])
         #expect(existing == tables)
         // Only hashes of codes and tokens are stored.
         #expect(tokenHashes.count == 1 && tokenHashes[0].count == 64 && tokenHashes[0] != device.token)
@@ -63,6 +66,59 @@ struct MigrationTests {
         let device = try #require(try await store.devices(accountId: "a1").first)
         // (Taken as used at login, a day ago, it had not expired; this use is written down.)
         #expect(device.isActive && device.lastSeenAt == now)
+    }
+
+    /// Outcomes kept from before hold conflicting values (anyone's words): the upgrade takes them out.
+    static let outcomeWithValues = #"{"mutationId":1,"status":"merged","version":3,"conflicts":[{"field":"grounds","policy":"citizen_prose","winner":"server","clientValue":"anna@example.org","serverValue":"My \"permit\""}]}"#
+    static let outcomeApplied = #"{"mutationId":2,"status":"applied","version":4}"#
+
+    static func checkKept(_ stored: [Data]) throws {
+        let decoded = try stored.map { try WireCoding.decoder().decode(MutationOutcome.self, from: $0) }
+        let original = try [outcomeWithValues, outcomeApplied].map { try WireCoding.decoder().decode(MutationOutcome.self, from: Data($0.utf8)) }
+        #expect(decoded == original.map(\.kept) && decoded[0] != original[0])
+        #expect(!stored.contains { String(decoding: $0, as: UTF8.self).contains("anna@") })
+    }
+
+    @Test func keptOutcomesLoseTheirConflictingValuesOnTheUpgrade() async throws {
+        let queue = try DatabaseQueue()
+        try ServerSchema.migrator.migrate(queue, upTo: "v10: the change sequence's last place, kept")
+        try await queue.write { db in
+            for (id, outcome) in [Self.outcomeWithValues, Self.outcomeApplied].enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome) VALUES ('k3vq7m2xrt6hbd4a', ?, ?)",
+                    arguments: [id + 1, Data(outcome.utf8)])
+            }
+        }
+        try ServerSchema.migrator.migrate(queue)
+        try Self.checkKept(try await queue.read { try Data.fetchAll($0, sql: "SELECT outcome FROM mutation_outcomes ORDER BY mutation_id") })
+    }
+
+    @Test(.enabled(if: TestPostgres.url != nil)) func keptOutcomesLoseTheirConflictingValuesOnThePostgreSQLUpgrade() async throws {
+        let url = try await TestPostgres.freshSchema()
+        let store = try PostgresSyncStore(url: url, environment: .live, limits: ProtocolLimits(), maxConnections: 2, logger: quietLogger)
+        let lifetime = StoreLifetime(Task { try? await store.run() })
+        defer { _ = lifetime }
+        // The database as the release before left it: every migration but the last, and outcomes with values.
+        let earlier = PostgresSchema.migrations.dropLast()
+        #expect(PostgresSchema.migrations.last?.name == "v6: kept outcomes without conflicting values")
+        try await store.client.withTransaction(logger: quietLogger) { connection in
+            try await connection.query("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: quietLogger)
+            for migration in earlier {
+                for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: quietLogger) }
+                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: quietLogger)
+            }
+            for (id, outcome) in [Self.outcomeWithValues, Self.outcomeApplied].enumerated() {
+                try await connection.query(
+                    "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome) VALUES ('k3vq7m2xrt6hbd4a', \(Int64(id + 1)), \(ByteBuffer(bytes: Data(outcome.utf8))))",
+                    logger: quietLogger)
+            }
+        }
+        try await store.migrate()
+        var stored: [Data] = []
+        for try await outcome in try await store.client.query("SELECT outcome FROM mutation_outcomes ORDER BY mutation_id", logger: quietLogger).decode(ByteBuffer.self) {
+            stored.append(Data(outcome.readableBytesView))
+        }
+        try Self.checkKept(stored)
     }
 
     @Test func theClientDatabaseMigratesOnceAndKeepsItsState() throws {

@@ -61,6 +61,42 @@ struct PushPullTests {
         #expect(try await server.transport.pull(cursor: nil, limit: nil, token: anna.token) == before)
     }
 
+    /// The outcome kept for a repeat holds no content (conflicting values could be anyone's words), and
+    /// it is kept only until the device shows it has the answer.
+    @Test(arguments: StoreBackend.underTest) func aRepeatedMergeIsAnsweredWithoutItsValuesUntilTheDevicePushesPastIt(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        let phone = try await server.device(.citizen, name: "Anna")
+        let laptop = try await server.device(of: phone.account.id)
+        let caseId = testId("a", by: phone.clientId)
+        let grounds = { (id: Int64, text: String, millis: Int64) in
+            Mutation(mutationId: id, caseId: caseId, baseVersion: 1, hlc: HLCTimestamp(millis: millis, counter: 0, node: "t"),
+                     operation: .edit([FieldChange(field: "grounds", from: "My permit was valid", to: text)]))
+        }
+        _ = try await server.transport.push(PushRequest(stamping: phone.clientId, mutations: [.create(1, caseId: caseId), grounds(2, "from the phone", 10)]), token: phone.token)
+        let first = try await server.transport.push(PushRequest(stamping: laptop.clientId, mutations: [grounds(1, "from the laptop", 20)]), token: laptop.token)
+        let conflict = try #require(first.outcomes.first?.conflicts?.first)
+        #expect(first.outcomes.first?.status == .merged && [conflict.clientValue, conflict.serverValue] == ["from the laptop", "from the phone"])
+        // The answer was lost: the same push again gets the same outcome, its conflict without the values.
+        let again = try await server.transport.push(PushRequest(stamping: laptop.clientId, mutations: [grounds(1, "from the laptop", 20)]), token: laptop.token)
+        #expect(again.outcomes == [first.outcomes[0].kept] && again.outcomes != first.outcomes)
+        #expect(again.outcomes.first?.conflicts?.first.map { [$0.field, $0.policy.rawValue, $0.winner.rawValue] } == ["grounds", conflict.policy.rawValue, conflict.winner.rawValue])
+        // A push that begins past it shows the device has the answer; sending mutation 1 again is then out of step.
+        let next = Mutation(
+            mutationId: 2, caseId: caseId, baseVersion: try #require(first.outcomes.first?.version), hlc: HLCTimestamp(millis: 30, counter: 0, node: "t"),
+            operation: .edit([FieldChange(field: "contactEmail", from: nil, to: "anna@example.org")]))
+        #expect(try await server.transport.push(PushRequest(stamping: laptop.clientId, mutations: [next]), token: laptop.token).outcomes.first?.status == .applied)
+        let before = try await server.transport.pull(cursor: nil, limit: nil, token: laptop.token)
+        await #expect {
+            _ = try await server.transport.push(PushRequest(stamping: laptop.clientId, mutations: [grounds(1, "from the laptop", 20), next]), token: laptop.token)
+        } throws: { error in
+            guard case .server(409, let body) = error as? SyncTransportError else { return false }
+            return body.code == .mutationIdReused && body.details?["mutationId"] == "1"
+        }
+        // Mutation 2's own outcome is still kept: it is the last the device was answered.
+        #expect(try await server.transport.push(PushRequest(stamping: laptop.clientId, mutations: [next]), token: laptop.token).outcomes.first?.status == .applied)
+        #expect(try await server.transport.pull(cursor: nil, limit: nil, token: laptop.token) == before)
+    }
+
     @Test(arguments: StoreBackend.underTest) func malformedBatchesAreRefused(backend: StoreBackend) async throws {
         let server = try await TestServer(backend, limits: ProtocolLimits(maxMutationsPerPush: 2))
         let anna = try await server.device(.citizen, name: "Anna")
