@@ -81,6 +81,8 @@ public struct AuditAction: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let compaction = AuditAction(rawValue: "compaction")
     /// A citizen's account and cases were erased (all that the trail keeps of them).
     public static let accountErased = AuditAction(rawValue: "account_erased")
+    /// A case closed longer than the operator keeps cases was disposed of (its records left without content).
+    public static let caseDisposed = AuditAction(rawValue: "case_disposed")
     /// A copy of the database was taken.
     public static let backup = AuditAction(rawValue: "backup")
     /// The database was restored from a backup.

@@ -49,6 +49,49 @@ extension PostgresSyncStore {
         }
     }
 
+    /// Disposes of cases closed or withdrawn and unchanged for `closedCaseDays`, in one transaction
+    /// (`DisposalPlan`). The cases' rows are locked first, as a push on one locks it; everything of them is
+    /// then read by a statement that sees what such a push committed.
+    public func dispose(closedCaseDays: Int) async throws -> DisposalReport {
+        let (logger, now) = (logger, environment.now())
+        let horizon = try DisposalPlan.horizon(closedCaseDays: closedCaseDays, now: now)
+        let final = DisposalPlan.finalStatuses.map(\.rawValue)
+        return try await transaction { connection in
+            var cases: [String] = []
+            for try await id in try await connection.query(
+                """
+                SELECT id FROM records WHERE type = 'case' AND NOT deleted AND changed_at < \(horizon)
+                    AND convert_from(body, 'UTF8')::jsonb ->> 'status' = ANY(\(final))
+                ORDER BY id FOR UPDATE
+                """, logger: logger
+            ).decode(String.self) {
+                cases.append(id)
+            }
+            guard !cases.isEmpty else { return DisposalReport(cases: 0, records: 0) }
+            var stored: [DisposalPlan.Stored] = []
+            let rows = try await connection.query(
+                """
+                SELECT type, id, case_id, citizen_id, authority_id, version, deleted, COALESCE(length(body), 0), changed_at,
+                       CASE WHEN type = 'case' THEN convert_from(body, 'UTF8')::jsonb ->> 'status' END
+                FROM records WHERE case_id = ANY(\(cases)) ORDER BY id FOR UPDATE
+                """, logger: logger)
+            for try await row in rows.decode((String, String, String, String?, String?, Int64, Bool, Int32, Int64, String?).self) {
+                let record = RecordRow(
+                    type: RecordType(rawValue: row.0) ?? .case, id: row.1, caseId: row.2, citizenId: row.3, authorityId: row.4,
+                    version: row.5, deleted: row.6)
+                stored.append(.init(record, bytes: Int64(row.7), changedAt: row.8, status: row.9))
+            }
+            let plan = DisposalPlan(stored, horizon: horizon)
+            if !plan.cleared.isEmpty {
+                try await connection.query("UPDATE records SET body = NULL WHERE id = ANY(\(plan.cleared))", logger: logger)
+            }
+            try await Self.appendAudit(plan.entries(closedCaseDays: closedCaseDays, at: now), connection, logger: logger)
+            try await Self.tombstone(plan.tombstones, keepingCitizen: true, now: now, connection, logger: logger)
+            try await Self.addToScopes(plan.scopes, connection, logger: logger)
+            return plan.report
+        }
+    }
+
     /// After the database was restored (pg_restore, a point-in-time recovery): see RestoreRules. Every
     /// instance forgets what it knew of the scopes.
     public func markRestored() async throws -> Int64 {

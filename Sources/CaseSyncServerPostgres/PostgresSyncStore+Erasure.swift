@@ -63,30 +63,38 @@ extension PostgresSyncStore {
                 try await connection.query(
                     "SELECT pg_notify(\(unescaped: ScopeWatch.channel), \(ScopeWatch.revokedPayload(clients)))", logger: logger)
             }
-            // Last, as a push does: the tombstones' places, from the feed's row held to commit.
-            if !plan.tombstones.isEmpty {
-                var end: Int64 = 0
-                let count = Int64(plan.tombstones.count)
-                for try await value in try await connection.query(
-                    "UPDATE change_feed SET last_seq = last_seq + \(count) WHERE id = 1 RETURNING last_seq", logger: logger
-                ).decode(Int64.self) {
-                    end = value
-                }
-                let seqs = (0..<count).map { end - count + 1 + $0 }
-                try await connection.query(
-                    """
-                    UPDATE records r SET seq = t.seq, version = t.version, deleted = TRUE, body = NULL, citizen_id = NULL,
-                        changed_at = \(now.millisecondsSince1970)
-                    FROM UNNEST(\(plan.tombstones.map(\.id))::TEXT[], \(seqs)::BIGINT[], \(plan.tombstones.map(\.version))::BIGINT[])
-                        AS t(id, seq, version)
-                    WHERE r.id = t.id
-                    """, logger: logger)
-            }
+            try await Self.tombstone(plan.tombstones, keepingCitizen: false, now: now, connection, logger: logger)
             try await Self.addToScopes(plan.scopes, connection, logger: logger)
             let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
             return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
         }
         sessions.evict(clientIds: Set(clients))
         return report
+    }
+
+    /// Makes live records tombstones without content, at new places in the change sequence; without
+    /// `keepingCitizen`, their citizen no longer sees them. Last in a transaction, as a push's records
+    /// are: the places come from the feed's row, held to commit.
+    static func tombstone(
+        _ tombstones: [(id: String, version: Int64)], keepingCitizen: Bool, now: Timestamp, _ connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        guard !tombstones.isEmpty else { return }
+        var end: Int64 = 0
+        let count = Int64(tombstones.count)
+        for try await value in try await connection.query(
+            "UPDATE change_feed SET last_seq = last_seq + \(count) WHERE id = 1 RETURNING last_seq", logger: logger
+        ).decode(Int64.self) {
+            end = value
+        }
+        let seqs = (0..<count).map { end - count + 1 + $0 }
+        try await connection.query(
+            """
+            UPDATE records r SET seq = t.seq, version = t.version, deleted = TRUE, body = NULL,
+                changed_at = \(now.millisecondsSince1970)\(unescaped: keepingCitizen ? "" : ", citizen_id = NULL")
+            FROM UNNEST(\(tombstones.map(\.id))::TEXT[], \(seqs)::BIGINT[], \(tombstones.map(\.version))::BIGINT[])
+                AS t(id, seq, version)
+            WHERE r.id = t.id
+            """, logger: logger)
     }
 }

@@ -40,6 +40,43 @@ extension SQLiteSyncStore {
         }
     }
 
+    /// Disposes of cases closed or withdrawn and unchanged for `closedCaseDays`, in one transaction
+    /// (`DisposalPlan`).
+    public func dispose(closedCaseDays: Int) async throws -> DisposalReport {
+        let now = environment.now()
+        let horizon = try DisposalPlan.horizon(closedCaseDays: closedCaseDays, now: now)
+        let report = try await writer.write { db in
+            let final = DisposalPlan.finalStatuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            let plan = DisposalPlan(
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT type, id, case_id, citizen_id, authority_id, version, deleted, COALESCE(length(body), 0), changed_at,
+                               CASE WHEN type = 'case' THEN json_extract(CAST(body AS TEXT), '$.status') END
+                        FROM records WHERE case_id IN (
+                            SELECT id FROM records WHERE type = 'case' AND deleted = 0 AND changed_at < ?
+                            AND json_extract(CAST(body AS TEXT), '$.status') IN (\(final)))
+                        """,
+                    arguments: [horizon]
+                ).map { row in
+                    DisposalPlan.Stored(
+                        RecordRow(
+                            type: RecordType(rawValue: row[0]) ?? .case, id: row[1], caseId: row[2], citizenId: row[3], authorityId: row[4],
+                            version: row[5], deleted: row[6]),
+                        bytes: row[7], changedAt: row[8], status: row[9])
+                },
+                horizon: horizon)
+            try Self.tombstone(plan.tombstones, keepingCitizen: true, now: now, db)
+            for id in plan.cleared { try db.execute(sql: "UPDATE records SET body = NULL WHERE id = ?", arguments: [id]) }
+            try Self.addToScopes(plan.scopes, db)
+            try Self.appendAudit(plan.entries(closedCaseDays: closedCaseDays, at: now), db)
+            return plan.report
+        }
+        // The log still holds the disposed pages: copied into the file (where they are overwritten) and emptied.
+        if report.cases > 0 { _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+        return report
+    }
+
     /// The citizen scopes whose running byte count (the storage limit's) differs from the bytes their
     /// records hold: none, unless something wrote records behind the writer's back. The simulation
     /// checks it after every schedule.

@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import CaseSyncServer
+import CaseSyncSQLite
 import GRDB
 
 extension SQLiteSyncStore {
@@ -21,16 +22,7 @@ extension SQLiteSyncStore {
                         type: RecordType(rawValue: row[0]) ?? .case, id: row[1], authorityId: row[2], version: row[3], deleted: row[4])
                 })
             for id in plan.removed { try db.execute(sql: "DELETE FROM records WHERE id = ?", arguments: [id]) }
-            var seq = try Self.nextPlace(db)
-            for (id, version) in plan.tombstones {
-                try db.execute(
-                    sql: """
-                        UPDATE records SET seq = ?, version = ?, deleted = 1, body = NULL, citizen_id = NULL, changed_at = ? WHERE id = ?
-                        """,
-                    arguments: [seq, version, now.millisecondsSince1970, id])
-                seq += 1
-            }
-            try db.execute(sql: "UPDATE server_state SET last_seq = ?", arguments: [seq - 1])
+            try Self.tombstone(plan.tombstones, keepingCitizen: false, now: now, db)
             for id in plan.cleared {
                 try db.execute(sql: "UPDATE records SET body = NULL, citizen_id = NULL WHERE id = ?", arguments: [id])
             }
@@ -58,5 +50,19 @@ extension SQLiteSyncStore {
         // The log still holds the erased pages: copied into the file (where they are overwritten) and emptied.
         _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         return report
+    }
+
+    /// Makes live records tombstones without content, each at the next place in the change sequence;
+    /// without `keepingCitizen`, their citizen no longer sees them.
+    static func tombstone(_ tombstones: [(id: String, version: Int64)], keepingCitizen: Bool, now: Timestamp, _ db: Database) throws {
+        guard !tombstones.isEmpty else { return }
+        var seq = try Self.nextPlace(db)
+        let update = try RawStatement(
+            db, sql: "UPDATE records SET seq = ?, version = ?, deleted = 1, body = NULL, changed_at = ?\(keepingCitizen ? "" : ", citizen_id = NULL") WHERE id = ?")
+        for (id, version) in tombstones {
+            try update.bind(seq).bind(version).bind(now.millisecondsSince1970).bind(id).run()
+            seq += 1
+        }
+        try db.execute(sql: "UPDATE server_state SET last_seq = ?", arguments: [seq - 1])
     }
 }

@@ -204,18 +204,33 @@ struct Migrate: AsyncParsableCommand {
 
 struct Compact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Drop deletion records older than the retention horizon.",
-        discussion: "Clients whose last sync is older than the horizon then pull their cases again in full, keeping their unsent changes.")
+        abstract: "Drop deletion records older than the retention horizon; dispose of closed cases kept long enough.",
+        discussion: """
+            Clients whose last sync is older than the horizon then pull their cases again in full, keeping their unsent changes.
+            With --closed-case-days, a case closed or withdrawn on which nothing changed for that many days is disposed of first: \
+            its records are left without content, the citizen's and the officers' devices drop it on their next sync, and the audit \
+            trail keeps what was done to it. Run it daily (a cron job or a systemd timer) with the periods your records schedule sets.
+            """)
     @OptionGroup var storage: StorageOptions
     @Option(help: "Keep deletion records this many days.") var retentionDays: Int = 90
+    @Option(help: "Dispose of cases closed or withdrawn, and unchanged, for this many days (default: keep them).")
+    var closedCaseDays: Int?
 
     func validate() throws {
         guard retentionDays >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
+        if let closedCaseDays, closedCaseDays < 1 { throw ValidationError("--closed-case-days must be 1 or more") }
     }
 
     func run() async throws {
-        let retentionDays = retentionDays
-        let report = try await storage.withStore { try await $0.compact(retentionDays: retentionDays) }
+        let (retentionDays, closedCaseDays) = (retentionDays, closedCaseDays)
+        let (disposal, report) = try await storage.withStore { store in
+            var disposal: DisposalReport?
+            if let closedCaseDays { disposal = try await store.dispose(closedCaseDays: closedCaseDays) }
+            return (disposal, try await store.compact(retentionDays: retentionDays))
+        }
+        if let disposal, let closedCaseDays {
+            print("disposed of \(disposal.cases) case(s) closed for \(closedCaseDays) days or more (\(disposal.records) record(s) left without content)")
+        }
         print("removed \(report.tombstonesRemoved) deletion record(s); cursors below \(report.compactedThrough) will pull again in full")
     }
 }

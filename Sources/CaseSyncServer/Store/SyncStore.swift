@@ -69,6 +69,8 @@ public protocol SyncStore: Sendable {
     func markRestored() async throws -> Int64
     /// Drops tombstones older than the retention.
     func compact(retentionDays: Int) async throws -> CompactionReport
+    /// Disposes of cases closed or withdrawn, and unchanged, for `closedCaseDays` (`DisposalPlan`).
+    func dispose(closedCaseDays: Int) async throws -> DisposalReport
     /// The citizen scopes whose running byte count differs from the bytes their records hold (none,
     /// unless something wrote records behind the store's back).
     func storageCountMismatches() async throws -> [String]
