@@ -115,8 +115,6 @@ extension PostgresSyncStore {
                     \(plan.outcomes.map { ByteBuffer(bytes: $0.outcome) })::BYTEA[], \(plan.outcomes.map(\.fingerprint))::BIGINT[])
                 """, logger: logger)
         }
-        try await connection.query(
-            "DELETE FROM mutation_outcomes WHERE client_id = \(clientId) AND mutation_id < \(plan.answeredBelow)", logger: logger)
         if plan.lastMutationId != plan.previousLastMutationId {
             try await connection.query(
                 "UPDATE devices SET last_mutation_id = \(plan.lastMutationId), gap_allowed = FALSE WHERE client_id = \(clientId)",

@@ -107,7 +107,6 @@ extension SQLiteSyncStore {
         for new in plan.outcomes {
             try outcome.bind(clientId).bind(new.mutationId).bind(new.outcome).bind(new.fingerprint).run()
         }
-        try RawStatement(db, sql: PushStatements.outcomesAnswered).bind(clientId).bind(plan.answeredBelow).run()
         if plan.lastMutationId != plan.previousLastMutationId {
             try db.execute(
                 sql: "UPDATE devices SET last_mutation_id = ?, gap_allowed = 0 WHERE client_id = ?", arguments: [plan.lastMutationId, clientId])
@@ -165,8 +164,6 @@ public enum PushStatements {
     static let recordMove = """
         UPDATE records SET citizen_id = ?, authority_id = ?, seq = ?, version = ?, deleted = ?, changed_at = ? WHERE id = ?
         """
-    /// Drops the outcomes a device has shown it has (`PushPlan.answeredBelow`). Arguments: client_id, mutation_id.
-    public static let outcomesAnswered = "DELETE FROM mutation_outcomes WHERE client_id = ? AND mutation_id < ?"
     /// Arguments: client_id, mutation_id, outcome, fingerprint.
     public static let outcomeInsert = "INSERT INTO mutation_outcomes (client_id, mutation_id, outcome, fingerprint) VALUES (?, ?, ?, ?)"
 }

@@ -25,6 +25,8 @@ extension SimWorld {
         let encoder = WireCoding.encoder()
         let decoder = WireCoding.decoder()
         var raisedConflicts: Set<String> = []
+        /// Edits whose merge raised a conflict, by conflict key: the device's name and the change it sent.
+        var concurrentEdits: [String: (String, FieldChange)] = [:]
         var recordedConflicts: [String: ConflictRecord] = [:]
         let clientsOfSide: [ActorRole: Set<String>] = Dictionary(grouping: devices, by: \.role).mapValues { Set($0.map(\.clientId)) }
         var deadlinesSeen: [String: (device: String, deadlines: CaseDeadlines)] = [:]
@@ -131,11 +133,12 @@ extension SimWorld {
                 let caseExists = truth.changes.contains { $0.type == .case && $0.id == mutation.caseId }
                 for conflict in outcome.conflicts ?? [] {
                     // A deleted draft takes its conflict records with it.
-                    if caseExists { raisedConflicts.insert("\(device.clientId)/\(id)/\(conflict.field)") }
+                    guard caseExists else { continue }
+                    let key = "\(device.clientId)/\(id)/\(conflict.field)"
+                    raisedConflicts.insert(key)
+                    // (A repeated mutation's outcome names the conflict without its values: they are checked on its record.)
                     if case .edit(let changes) = mutation.operation, let change = changes.first(where: { $0.field == conflict.field }) {
-                        if conflict.clientValue != change.to || conflict.serverValue == change.from {
-                            findings.append("\(name): mutation \(id) reports a conflict on \(conflict.field) that was not concurrent")
-                        }
+                        concurrentEdits[key] = (name, change)
                     }
                 }
             }
@@ -146,6 +149,13 @@ extension SimWorld {
         // 5. A conflict record exists exactly where a merge reported one.
         let recorded = Set(recordedConflicts.values.map { "\($0.clientId)/\($0.mutationId)/\($0.conflict.field)" })
         for missing in raisedConflicts.subtracting(recorded) { findings.append("no conflict record for merge \(missing)") }
+        for conflict in recordedConflicts.values {
+            let key = "\(conflict.clientId)/\(conflict.mutationId)/\(conflict.conflict.field)"
+            guard let (name, change) = concurrentEdits[key] else { continue }
+            if conflict.conflict.clientValue != change.to || conflict.conflict.serverValue == change.from {
+                findings.append("\(name): mutation \(conflict.mutationId) reports a conflict on \(conflict.conflict.field) that was not concurrent")
+            }
+        }
         for extra in recorded.subtracting(raisedConflicts) { findings.append("conflict record \(extra) without a merge that raised it") }
         // 6. Timelines: a status change is never applied twice in a row.
         for device in devices {

@@ -107,9 +107,8 @@ public struct PushPlanner: Sendable {
         }
         let newLast = max(last, request.mutations.last?.mutationId ?? last)
         return PushPlan(
-            writes: state.writes, outcomes: state.outcomes, answeredBelow: request.mutations.first?.mutationId ?? 0,
-            lastMutationId: newLast, previousLastMutationId: last, scopes: state.scopes,
-            response: PushResponse(outcomes: outcomes, lastMutationId: newLast), audit: audit)
+            writes: state.writes, outcomes: state.outcomes, lastMutationId: newLast, previousLastMutationId: last,
+            scopes: state.scopes, response: PushResponse(outcomes: outcomes, lastMutationId: newLast), audit: audit)
     }
 
     /// The outcome a repeated mutation got the first time. A different mutation under a used id means
@@ -118,12 +117,7 @@ public struct PushPlanner: Sendable {
         _ mutation: Mutation, fingerprint: Int64, snapshot: PushSnapshot, decoder: JSONDecoder
     ) throws -> MutationOutcome {
         guard let stored = snapshot.outcomes[mutation.mutationId] else {
-            // Its answer was dropped once the device pushed past it (`PushPlan.answeredBelow`): the device
-            // had it, so sending the mutation again means its outbox is out of step.
-            throw ServiceError(
-                .mutationIdReused,
-                "mutation \(mutation.mutationId) was answered before and this device has pushed past it; this device is out of step with the server (was its data restored from a backup?); log in again on a fresh --home",
-                details: ["mutationId": String(mutation.mutationId)])
+            throw ServiceError(.internalError, "the outcome of an earlier mutation is missing")
         }
         if let first = stored.fingerprint, first != fingerprint {
             throw ServiceError(
@@ -350,10 +344,6 @@ public struct PushPlan: Sendable {
     public var writes: [RecordWrite]
     /// The outcomes kept for a device that sends the same mutations again (`MutationOutcome.kept`).
     public var outcomes: [NewOutcome]
-    /// The device's outcomes below this mutation id are dropped: a device sends its outbox in order and
-    /// removes a mutation only once it has the answer, so a push that begins here shows it has every
-    /// earlier one.
-    public var answeredBelow: Int64
     public var lastMutationId: Int64
     public var previousLastMutationId: Int64
     /// By scope key (`ScopeKey`): what to add to its stored checksum and byte count.
