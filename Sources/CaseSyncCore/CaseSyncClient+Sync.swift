@@ -10,8 +10,13 @@ import Logging
 extension CaseSyncClient {
     /// Pushes every pending mutation, then pulls everything new. Network failures are retried with
     /// backoff; if the server still cannot be reached the error says so and nothing is lost.
+    /// Another sync of this device that is running (in this process or another) finishes first.
     @discardableResult
     public func sync(transport: any SyncTransport) async throws -> SyncReport {
+        try await database.syncLock.run { try await syncNow(transport: transport) }
+    }
+
+    private func syncNow(transport: any SyncTransport) async throws -> SyncReport {
         var report = SyncReport()
         do {
             try await pushAll(transport: transport, report: &report)
@@ -53,9 +58,11 @@ extension CaseSyncClient {
     /// Fetches what changed without sending the outbox (pending edits stay rebased on top).
     @discardableResult
     public func pull(transport: any SyncTransport) async throws -> SyncReport {
-        var report = SyncReport()
-        try await pullAll(transport: transport, report: &report)
-        return report
+        try await database.syncLock.run {
+            var report = SyncReport()
+            try await pullAll(transport: transport, report: &report)
+            return report
+        }
     }
 
     func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
@@ -113,7 +120,9 @@ extension CaseSyncClient {
     }
 
     func pullAll(transport: any SyncTransport, report: inout SyncReport) async throws {
-        var repairing = false
+        // A re-pull that a cut connection (or a killed process) left unfinished goes on where it stopped.
+        var repairing = try await database.writer.read { db in try Bool.fetchOne(db, sql: "SELECT repairing FROM account") ?? false }
+        if repairing { report.repaired = true }
         // While a page is applied, the next one is already on its way (the cursor for it is in the page).
         var prefetch: Task<RawPullResponse, any Error>?
         defer { prefetch?.cancel() }
@@ -129,8 +138,9 @@ extension CaseSyncClient {
                     page = try await fetchPage(transport: transport, cursor: cursor, token: token)
                 }
             } catch let error as ClientError where error.ruleCode == .resyncRequired && !repairing {
-                // The server compacted history past our cursor (or was restored): start over, keeping the outbox.
-                try await resetServerState()
+                // The server compacted history past our cursor (or was restored): pull everything again,
+                // keeping the outbox, and what this device holds until the re-pull is done.
+                try await database.writer.write { db in try Self.beginRepair(db) }
                 repairing = true
                 report.repaired = true
                 continue
@@ -176,19 +186,27 @@ extension CaseSyncClient {
     }
 
     /// Applies one page and its cursor; returns true when the final checksum disagrees (and, if asked,
-    /// clears the pulled state so the next pull starts over).
+    /// begins a re-pull of the whole scope, `beginRepair`). During a re-pull every record the page
+    /// brings or finds unchanged is marked with the re-pull's epoch; its last page drops the records
+    /// left unmarked and counts the checksum afresh.
     static func apply(_ page: RawPullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
+        guard let state = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum, epoch, repairing FROM account") else {
+            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+        }
+        let (epoch, repairing): (Int64, Bool) = (state[2], state[3])
         let upsert = try RawStatement(db, sql: recordUpsert)
         // A page never replaces what a later change brought (two syncs of one device can overlap).
         let delete = try RawStatement(db, sql: "DELETE FROM records WHERE id = ? AND seq < ?")
+        let keep = try RawStatement(db, sql: "UPDATE records SET epoch = ? WHERE id = ?")
         // The running checksum moves with each record: what this page replaces comes out, what it brings goes in.
         let held = try heldVersions(db, ids: page.changes.map(\.id))
-        var digest = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum FROM account").map {
-            ChecksumAccumulator(count: $0[0], sum: UInt64(bitPattern: $0[1]))
-        } ?? ChecksumAccumulator()
+        var digest = ChecksumAccumulator(count: state[0], sum: UInt64(bitPattern: state[1]))
         for change in page.changes {
             if let old = held[change.id] {
-                guard change.seq > old.seq else { continue }
+                guard change.seq > old.seq else {
+                    if repairing { try keep.bind(epoch).bind(change.id).run() }
+                    continue
+                }
                 digest.remove(type: old.type, id: change.id, version: old.version)
             }
             // Records are stored as the server sent them: nothing is decoded here.
@@ -196,26 +214,42 @@ extension CaseSyncClient {
                 try delete.bind(change.id).bind(change.seq).run()
                 continue
             }
-            try upsert.bind(change.id).bind(change.type.rawValue).bind(change.caseId).bind(change.version).bind(change.seq).bind(data).run()
+            try upsert.bind(change.id).bind(change.type.rawValue).bind(change.caseId).bind(change.version).bind(change.seq).bind(data)
+                .bind(epoch).run()
             digest.add(type: change.type, id: change.id, version: change.version)
+        }
+        if repairing && !page.hasMore {
+            try db.execute(sql: "DELETE FROM records WHERE epoch < ?", arguments: [epoch])
+            digest = try countedDigest(db)
+            try db.execute(sql: "UPDATE account SET repairing = 0")
         }
         try db.execute(
             sql: "UPDATE account SET cursor = ?, digest_count = ?, digest_sum = ?",
             arguments: [page.cursor, digest.count, Int64(bitPattern: digest.sum)])
         guard let expected = page.checksum, digest.checksum != expected else { return false }
         if repairOnMismatch {
-            try clearServerState(db)
+            try beginRepair(db)
         }
         return true
     }
 
     /// How a pulled record is stored (public so that the benchmark's SQLite floor runs exactly this).
-    /// Arguments: id, type, case_id, version, seq, body.
+    /// Arguments: id, type, case_id, version, seq, body, epoch.
     public static let recordUpsert = """
-        INSERT INTO records (id, type, case_id, version, seq, body) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body
+        INSERT INTO records (id, type, case_id, version, seq, body, epoch) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, seq = excluded.seq, body = excluded.body, epoch = excluded.epoch
         WHERE excluded.seq > records.seq
         """
+
+    /// The checksum of every record held, counted afresh.
+    static func countedDigest(_ db: Database) throws -> ChecksumAccumulator {
+        var digest = ChecksumAccumulator()
+        let rows = try Row.fetchCursor(db, sql: "SELECT type, id, version FROM records")
+        while let row = try rows.next() {
+            if let type = RecordType(rawValue: row[0]) { digest.add(type: type, id: row[1], version: row[2]) }
+        }
+        return digest
+    }
 
     /// The type, version and seq this device holds for each of `ids` (one query per page).
     static func heldVersions(_ db: Database, ids: [String]) throws -> [String: (type: RecordType, version: Int64, seq: Int64)] {
@@ -231,15 +265,11 @@ extension CaseSyncClient {
         return held
     }
 
-    /// Drops the pulled server state, its cursor and its checksum (the outbox and dead letters stay).
-    static func clearServerState(_ db: Database) throws {
-        try db.execute(sql: "DELETE FROM records")
-        try db.execute(sql: "UPDATE account SET cursor = NULL, digest_count = 0, digest_sum = 0")
-    }
-
-    /// Forgets the pulled server state and the cursor, keeping the outbox and dead letters.
-    func resetServerState() async throws {
-        try await database.writer.write { db in try Self.clearServerState(db) }
+    /// Begins a re-pull of the whole scope: from the start, in a new epoch, keeping the outbox, the
+    /// dead letters and — until the re-pull is done — the records, so the device's cases stay readable
+    /// however long it takes or wherever it is cut off.
+    static func beginRepair(_ db: Database) throws {
+        try db.execute(sql: "UPDATE account SET cursor = NULL, digest_count = 0, digest_sum = 0, epoch = epoch + 1, repairing = 1")
     }
 
     /// Calls `body`, retrying with backoff while the server cannot be reached. A push the server

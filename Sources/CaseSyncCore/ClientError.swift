@@ -22,6 +22,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let integrity = Code(rawValue: "integrity")
         /// The server no longer accepts this device (`reason`: logout, revoked, expired, account_disabled).
         public static let signedOut = Code(rawValue: "signed_out")
+        /// This device's own files cannot be used (permissions, a full disk).
+        public static let storage = Code(rawValue: "storage")
         /// Leaving would drop edits this device never sent.
         public static let unsentEdits = Code(rawValue: "unsent_edits")
     }

@@ -6,12 +6,14 @@ import GRDB
 /// edits, dead letters and sync state. One migrator; released migrations are never edited.
 public struct LocalDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// One sync of this device at a time, across processes too (a lock file beside the database).
+    let syncLock: SyncLock
 
     /// Opens (creating if needed, readable by this user only: it holds the device token) the database
     /// file at `path` and migrates it.
     public init(path: String) throws {
         try OwnerOnlyFiles.prepareDatabase(at: path)
-        try self.init(writer: DatabasePool(path: path, configuration: Self.configuration()))
+        try self.init(writer: DatabasePool(path: path, configuration: Self.configuration()), syncLock: SyncLock(path: path + ".sync-lock"))
     }
 
     /// How a device's database file is opened (public so that the benchmark's SQLite floor opens it alike).
@@ -33,8 +35,9 @@ public struct LocalDatabase: Sendable {
         try LocalDatabase(writer: DatabaseQueue())
     }
 
-    init(writer: any DatabaseWriter) throws {
+    init(writer: any DatabaseWriter, syncLock: SyncLock = SyncLock(path: nil)) throws {
         self.writer = writer
+        self.syncLock = syncLock
         try Self.migrator.migrate(writer)
     }
 
@@ -126,6 +129,18 @@ public struct LocalDatabase: Sendable {
             // Set when the server answers device_revoked or session_expired: the device is signed out
             // (its cases stay readable here) until it logs in again.
             try db.execute(sql: "ALTER TABLE account ADD COLUMN signed_out TEXT")
+        }
+        migrator.registerMigration("v7: a re-pull that keeps the cases readable") { db in
+            // A re-pull of the whole scope (a checksum that disagrees, a compacted cursor) keeps what the
+            // device holds until it is done: it starts a new epoch, every record it brings (or finds
+            // unchanged) is marked with it, and at its end the records it did not bring are dropped.
+            // repairing: a re-pull is under way (one cut off goes on at the next sync).
+            try db.execute(
+                sql: """
+                    ALTER TABLE records ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE account ADD COLUMN repairing INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         return migrator
     }

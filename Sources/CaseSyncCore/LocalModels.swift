@@ -86,7 +86,8 @@ public struct SyncReport: Sendable, Hashable, Codable {
     public var rejected = 0
     public var pulled = 0
     public var pages = 0
-    /// True when the checksum disagreed and the client re-pulled its whole scope.
+    /// True when the client pulled its whole scope again (its checksum disagreed, its cursor was
+    /// compacted, or an earlier re-pull was cut off and went on).
     public var repaired = false
     public init() {}
 }

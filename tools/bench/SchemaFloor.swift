@@ -88,7 +88,7 @@ struct ClientFloor: ParsableCommand {
                     let id = UUID().uuidString.lowercased()
                     if index % 3 == 0 { caseId = id }
                     try upsert.bind(id).bind(index % 3 == 0 ? "case" : "event").bind(caseId).bind(Int64(1)).bind(Int64(index + 1))
-                        .bind(bodies[index % 3]).run()
+                        .bind(bodies[index % 3]).bind(Int64(0)).run()
                 }
                 try db.execute(sql: "UPDATE account SET cursor = ?", arguments: [String(first + count)])
             }
