@@ -147,10 +147,13 @@ extension CaseSyncClient {
     }
 
     /// The server state this device holds, record by record in sequence order, with each record's data
-    /// as the protocol's JSON (for audits, exports and convergence checks).
-    public func serverCopy() throws -> [StoredRecord] {
+    /// as the protocol's JSON (for audits, exports and convergence checks); with `seq`, only what came
+    /// after that place (what a sync brought).
+    public func serverCopy(after seq: Int64 = 0) throws -> [StoredRecord] {
         try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT type, id, case_id, version, seq, body FROM records ORDER BY seq").compactMap { row in
+            try Row.fetchAll(
+                db, sql: "SELECT type, id, case_id, version, seq, body FROM records WHERE seq > ? ORDER BY seq", arguments: [seq]
+            ).compactMap { row in
                 guard let type = RecordType(rawValue: row["type"]) else { return nil }
                 return StoredRecord(
                     type: type, id: row["id"], caseId: row["case_id"], version: row["version"], seq: row["seq"], data: row["body"])

@@ -104,10 +104,17 @@ public struct HTTPTransport: SyncTransport {
         try await send("GET", "/account/export", token: token, body: Optional<String>.none)
     }
 
+    /// The request stays open for up to `seconds` (and the server's answer on top of it).
+    public func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
+        var query = [URLQueryItem(name: "seconds", value: String(seconds))]
+        if let cursor { query.append(URLQueryItem(name: "cursor", value: cursor)) }
+        return try await send("GET", "/sync/wait", query: query, token: token, body: Optional<String>.none, timeout: TimeInterval(seconds) + timeout)
+    }
+
     private func send<Body: Encodable, Answer: Decodable>(
-        _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?
+        _ method: String, _ path: String, query: [URLQueryItem] = [], token: String?, body: Body?, timeout: TimeInterval? = nil
     ) async throws(SyncTransportError) -> Answer {
-        let data = try await exchange(method, path, query: query, token: token, body: body)
+        let data = try await exchange(method, path, query: query, token: token, body: body, timeout: timeout)
         do {
             return try WireCoding.decode(Answer.self, from: data)
         } catch {
@@ -118,7 +125,8 @@ public struct HTTPTransport: SyncTransport {
     /// One request; the answer's body when it is a success (empty for `304 Not Modified`), a transport
     /// error otherwise.
     private func exchange<Body: Encodable>(
-        _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?, headers: [String: String] = [:]
+        _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?, headers: [String: String] = [:],
+        timeout: TimeInterval? = nil
     ) async throws(SyncTransportError) -> Data {
         guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
             throw .invalidResponse("the server URL \(baseURL) cannot be used")
@@ -126,7 +134,7 @@ public struct HTTPTransport: SyncTransport {
         components.path = components.path.hasSuffix("/") ? String(components.path.dropLast()) + path : components.path + path
         components.queryItems = query.isEmpty ? nil : query
         guard let url = components.url else { throw .invalidResponse("the server URL \(baseURL) cannot be used") }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
+        var request = URLRequest(url: url, timeoutInterval: timeout ?? self.timeout)
         request.httpMethod = method
         request.setValue(String(ProtocolVersion.current), forHTTPHeaderField: ProtocolVersion.headerName)
         request.setValue("application/json", forHTTPHeaderField: "Accept")

@@ -33,6 +33,8 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
     public var syncRequestsPerMinute: Int
     /// Days a device's token may go unused before it stops working (`401 session_expired`). 0: never.
     public var sessionIdleDays: Int
+    /// The longest a `GET /sync/wait` may wait for news, in seconds.
+    public var maxWaitSeconds: Int
 
     public init(
         maxBodyBytes: Int = 4 * 1024 * 1024,
@@ -49,7 +51,8 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         requestTimeoutSeconds: Int = 60,
         redeemAttemptsPerMinute: Int = 10,
         syncRequestsPerMinute: Int = 600,
-        sessionIdleDays: Int = 180
+        sessionIdleDays: Int = 180,
+        maxWaitSeconds: Int = 55
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxMutationsPerPush = maxMutationsPerPush
@@ -66,12 +69,13 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         self.redeemAttemptsPerMinute = redeemAttemptsPerMinute
         self.syncRequestsPerMinute = syncRequestsPerMinute
         self.sessionIdleDays = sessionIdleDays
+        self.maxWaitSeconds = maxWaitSeconds
     }
 
     private enum CodingKeys: String, CodingKey {
         case maxBodyBytes, maxMutationsPerPush, maxPageSize, defaultPageSize, maxPageBytes, maxTextLength, maxClockSkewMillis
         case maxAccountBytes, maxConnections, maxConnectionsPerAddress, idleTimeoutSeconds, requestTimeoutSeconds
-        case redeemAttemptsPerMinute, syncRequestsPerMinute, sessionIdleDays
+        case redeemAttemptsPerMinute, syncRequestsPerMinute, sessionIdleDays, maxWaitSeconds
     }
 
     /// Limits a server does not announce keep their defaults (servers announce more limits over time).
@@ -96,5 +100,6 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         try read(.redeemAttemptsPerMinute, into: &redeemAttemptsPerMinute)
         try read(.syncRequestsPerMinute, into: &syncRequestsPerMinute)
         try read(.sessionIdleDays, into: &sessionIdleDays)
+        try read(.maxWaitSeconds, into: &maxWaitSeconds)
     }
 }

@@ -21,6 +21,9 @@ public protocol SyncTransport: Sendable {
     func logout(token: String) async throws(SyncTransportError) -> DeviceInfo
     /// `GET /account/export`: everything the server holds about the account.
     func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport
+    /// `GET /sync/wait`: whether the device's scope changed past `cursor`, answered as soon as it does,
+    /// or after `seconds` when it does not.
+    func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse
 }
 
 extension SyncTransport {

@@ -80,6 +80,10 @@ public struct InProcessTransport: SyncTransport {
         }
     }
 
+    public func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
+        try await call { try await service.wait(cursor: cursor, seconds: seconds, session: try await service.authenticate(token: token)) }
+    }
+
     private func call<T>(_ body: () async throws -> T) async throws(SyncTransportError) -> T {
         do {
             return try await body()

@@ -99,14 +99,17 @@ public struct SyncService: Sendable {
         }
     }
 
-    public func pull(cursor: String?, limit: Int?, session: Session) async throws -> RawPullResponse {
-        var (after, fromStart): (Int64, Bool) = (0, false)
-        if let cursor, !cursor.isEmpty {
-            guard cursor.utf8.count <= 24, let parsed = PullPageBuilder.parse(cursor: Substring(cursor)) else {
-                throw ServiceError(.invalidCursor, "cursor must be a value an earlier pull returned, or left out to start")
-            }
-            (after, fromStart) = parsed
+    /// Where a cursor points: after which place, and whether it continues a pull from the start.
+    static func position(of cursor: String?) throws -> (seq: Int64, fromStart: Bool) {
+        guard let cursor, !cursor.isEmpty else { return (0, false) }
+        guard cursor.utf8.count <= 24, let parsed = PullPageBuilder.parse(cursor: Substring(cursor)) else {
+            throw ServiceError(.invalidCursor, "cursor must be a value an earlier pull returned, or left out to start")
         }
+        return parsed
+    }
+
+    public func pull(cursor: String?, limit: Int?, session: Session) async throws -> RawPullResponse {
+        let (after, fromStart) = try Self.position(of: cursor)
         let pageSize = limit ?? limits.defaultPageSize
         guard pageSize >= 1, pageSize <= limits.maxPageSize else {
             throw ServiceError(
@@ -114,5 +117,41 @@ public struct SyncService: Sendable {
                 details: ["maxPageSize": String(limits.maxPageSize)])
         }
         return try await store.pull(after: after, fromStart: fromStart, limit: pageSize, session: session)
+    }
+
+    /// `GET /sync/wait`: `changed: true` as soon as the session's scope has a change past `cursor` (at
+    /// once when it has one already: a cursor the pull would refuse for compaction counts as news too),
+    /// `changed: false` after `seconds` without one, or when the server stops. Never data: the device
+    /// then pulls as always. Where notifications can be lost, the scope is asked again every
+    /// `ScopeChanges.recheck`.
+    public func wait(cursor: String?, seconds: Int?, session: Session) async throws -> WaitResponse {
+        let position = try Self.position(of: cursor)
+        let seconds = seconds ?? min(WaitRules.defaultSeconds, limits.maxWaitSeconds)
+        guard (0...limits.maxWaitSeconds).contains(seconds) else {
+            throw ServiceError(
+                .invalidRequest, "seconds must be between 0 and \(limits.maxWaitSeconds)",
+                details: ["maxWaitSeconds": String(limits.maxWaitSeconds)])
+        }
+        let changes = store.changes
+        let scope = ScopeKey.of(session.account)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        repeat {
+            let left = max(ContinuousClock.now.duration(to: deadline), .zero)
+            let news = try await changes.wait(scope: scope, timeout: changes.recheck.map { min($0, left) } ?? left) {
+                try await hasNews(after: position, session: session)
+            }
+            if news { return WaitResponse(changed: true) }
+        } while !changes.isClosed && ContinuousClock.now < deadline
+        return WaitResponse(changed: false)
+    }
+
+    /// Whether a pull from this position would bring anything (or be told to start over).
+    private func hasNews(after position: (seq: Int64, fromStart: Bool), session: Session) async throws -> Bool {
+        do {
+            let page = try await store.pull(after: position.seq, fromStart: position.fromStart, limit: 1, session: session)
+            return page.hasMore || !page.changes.isEmpty
+        } catch let error as ServiceError where error.code == .resyncRequired {
+            return true
+        }
     }
 }

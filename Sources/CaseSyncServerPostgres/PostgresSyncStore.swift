@@ -21,13 +21,17 @@ public struct PostgresSyncStore: SyncStore, Service {
     let sessions = SessionCache()
     /// Each scope's facts as far as this instance knows them, kept true by notifications.
     let watch = ScopeWatch()
+    /// Devices waiting for news on this instance, woken by the notifications of every instance's changes.
+    /// A notification sent while this instance was not listening is never heard: a wait asks the
+    /// database again every `recheck`, and every wait wakes when listening begins again.
+    public let changes: ScopeChanges
 
     /// A store over the database at `url` (`postgres://user[:password]@host[:port]/database`, with
     /// `?sslmode=disable|prefer|require` and libpq's `options`). Call `run()` (or add the store to a service group) before
     /// using it, and `migrate()` once.
     public init(
         url: String, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), maxConnections: Int = 20,
-        logger: Logger
+        waitRecheck: Duration = .seconds(10), logger: Logger
     ) throws {
         var configuration = try Self.configuration(url: url)
         configuration.options.maximumConnections = maxConnections
@@ -37,6 +41,7 @@ public struct PostgresSyncStore: SyncStore, Service {
         self.environment = environment
         self.limits = limits
         self.logger = logger
+        changes = ScopeChanges(recheck: waitRecheck)
     }
 
     /// Runs the pool (and, on one of its connections, the listener for other instances' changes)
@@ -45,9 +50,11 @@ public struct PostgresSyncStore: SyncStore, Service {
         // The listener takes one connection for as long as it listens: a pool of one is left to requests.
         // It is not waited for: it may be asking a pool that has just ended for a connection.
         let listener = maxConnections >= 2 ? Task { await listenForChanges() } : nil
-        await client.run()
+        // Waiting devices are answered at once when the server stops, so that it stops without waiting for them.
+        await withGracefulShutdownHandler { await client.run() } onGracefulShutdown: { [changes] in changes.close() }
         listener?.cancel()
         watch.close()
+        changes.close()
     }
 
     /// Runs `body` with the pool running, then stops it: for commands that use the store once.

@@ -196,6 +196,17 @@ final class ScopeWatch: Sendable {
         return taken.values.map(\.continuation)
     }
 
+    /// The scopes a payload says changed: none for a barrier or revoked devices, nil for "anything may
+    /// have changed" (`*`, or a payload this instance does not know).
+    static func changedScopes(_ payload: String) -> [String]? {
+        let words = payload.split(separator: " ")
+        switch words.first {
+        case "s": return words.dropFirst().map(String.init)
+        case "b", "d": return []
+        default: return nil
+        }
+    }
+
     /// The payload that names devices that stopped working (`d *`, "perhaps any", when they would not
     /// fit one notification's 8,000 bytes).
     static func revokedPayload(_ clientIds: [String]) -> String {
@@ -316,6 +327,8 @@ extension PostgresSyncStore {
                     try await withTaskCancellationHandler {
                         try await connection.listen(on: channel) { notifications in
                             watch.beginListening(end: { handle.cancel() })
+                            // Whatever changed while nobody listened was not heard: every waiting device asks again.
+                            changes.changedEverything()
                             // Devices revoked while nobody listened were not heard of.
                             sessions.evictAll()
                             for try await notification in notifications {
@@ -326,6 +339,12 @@ extension PostgresSyncStore {
                                     sessions.evictAll()
                                 }
                                 watch.heard(notification.payload)
+                                // After the facts were forgotten: a woken device's pull reads fresh ones.
+                                if let scopes = ScopeWatch.changedScopes(notification.payload) {
+                                    if !scopes.isEmpty { changes.changed(scopes) }
+                                } else {
+                                    changes.changedEverything()
+                                }
                             }
                         }
                     } onCancel: {

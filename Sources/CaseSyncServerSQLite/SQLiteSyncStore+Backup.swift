@@ -30,6 +30,7 @@ extension SQLiteSyncStore {
 
     public func markRestored() async throws -> Int64 {
         let now = environment.now()
+        defer { changes.changedEverything() }
         return try await writer.write { db in
             let last = try Self.nextPlace(db) - 1
             let floor = RestoreRules.floor(after: last)

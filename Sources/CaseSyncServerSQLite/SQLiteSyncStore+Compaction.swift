@@ -9,6 +9,8 @@ extension SQLiteSyncStore {
     public func compact(retentionDays: Int) async throws -> CompactionReport {
         let now = environment.now()
         let horizon = try CompactionPlan.horizon(retentionDays: retentionDays, now: now)
+        // Cursors below the new horizons pull again: every waiting device asks.
+        defer { changes.changedEverything() }
         return try await writer.write { db in
             let plan = CompactionPlan(
                 try Row.fetchAll(
@@ -45,7 +47,7 @@ extension SQLiteSyncStore {
     public func dispose(closedCaseDays: Int) async throws -> DisposalReport {
         let now = environment.now()
         let horizon = try DisposalPlan.horizon(closedCaseDays: closedCaseDays, now: now)
-        let report = try await writer.write { db in
+        let (report, changedScopes) = try await writer.write { db in
             let final = DisposalPlan.finalStatuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
             let plan = DisposalPlan(
                 try Row.fetchAll(
@@ -70,8 +72,9 @@ extension SQLiteSyncStore {
             for id in plan.cleared { try db.execute(sql: "UPDATE records SET body = NULL WHERE id = ?", arguments: [id]) }
             try Self.addToScopes(plan.scopes, db)
             try Self.appendAudit(plan.entries(closedCaseDays: closedCaseDays, at: now), db)
-            return plan.report
+            return (plan.report, Array(plan.scopes.keys))
         }
+        changes.changed(changedScopes)
         // The log still holds the disposed pages: copied into the file (where they are overwritten) and emptied.
         if report.cases > 0 { _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
         return report

@@ -7,7 +7,7 @@ extension SQLiteSyncStore {
     /// Erases a citizen in one transaction (`ErasurePlan`).
     public func erase(accountId: String) async throws -> ErasureReport {
         let now = environment.now()
-        let (report, clients) = try await writer.write { db -> (ErasureReport, [String]) in
+        let (report, clients, changedScopes) = try await writer.write { db -> (ErasureReport, [String], [String]) in
             try ErasurePlan.checkCitizen(role: try String.fetchOne(db, sql: "SELECT role FROM accounts WHERE id = ?", arguments: [accountId]))
             let plan = ErasurePlan(
                 try Row.fetchAll(
@@ -44,9 +44,10 @@ extension SQLiteSyncStore {
             try db.execute(sql: "UPDATE server_state SET erasing = 0")
             try Self.appendAudit([plan.entry(accountId: accountId, at: now)], db)
             let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
-            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
+            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients, Array(plan.scopes.keys))
         }
         sessions.evict(clientIds: Set(clients))
+        changes.changed(changedScopes)
         // The log still holds the erased pages: copied into the file (where they are overwritten) and emptied.
         _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         return report

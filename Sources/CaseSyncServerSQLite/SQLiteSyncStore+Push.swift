@@ -4,6 +4,7 @@ import CaseSyncSQLite
 import CaseSyncServer
 import Foundation
 import GRDB
+import Synchronization
 
 /// A push on SQLite: the one writer's transaction loads what `PushPlanner` asks for, and writes its
 /// plan, each record at the next place in the change sequence (kept in `server_state.last_seq`; safe with
@@ -12,6 +13,7 @@ import GRDB
 extension SQLiteSyncStore {
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
         let planner = try PushPlanner(request, session: session, limits: limits, environment: environment)
+        let changed = Mutex<[String]>([])
         let work: GroupCommit.Work = { db in
             let device = try Row.fetchOne(
                 db,
@@ -27,13 +29,19 @@ extension SQLiteSyncStore {
             let reads = try planner.reads(lastMutationId: last)
             let plan = try planner.plan(lastMutationId: last, snapshot: try Self.load(reads, clientId: session.clientId, db))
             try Self.write(plan, clientId: session.clientId, now: planner.now, db)
+            changed.withLock { $0 = Array(plan.scopes.keys) }
             return plan.response
         }
-        guard let commits else {
+        let response: PushResponse
+        if let commits {
+            response = try await commits.run(work)
+        } else {
             defer { checkpointer?.noteWrite() }
-            return try await writer.write(work)
+            response = try await writer.write(work)
         }
-        return try await commits.run(work)
+        // Committed: the devices waiting on the scopes it changed wake.
+        changes.changed(changed.withLock { $0 })
+        return response
     }
 
     /// Reads what a push's rules need, in its transaction.

@@ -20,6 +20,9 @@ public struct SQLiteSyncStore: SyncStore {
     let checkpointer: Checkpointer?
     /// Lets pushes that arrive together share one transaction and one flush (nil: one each).
     let commits: GroupCommit?
+    /// Devices waiting for news, woken as this store's transactions commit (nothing is lost on the way:
+    /// no re-check needed).
+    public let changes = ScopeChanges()
 
     /// Opens (creating if needed) the database at `path` and migrates it. Every commit is on disk
     /// before it returns (`synchronous = FULL`); pushes that arrive together share one commit unless
@@ -120,6 +123,8 @@ final class Checkpointer: Sendable {
 extension SQLiteSyncStore: Service {
     /// Runs the store's background work — the checkpoints of a database file — until a graceful shutdown.
     public func run() async throws {
+        // Waiting devices are answered at once when the server stops, so that it stops without waiting for them.
+        defer { changes.close() }
         if let checkpointer {
             await checkpointer.run()
         } else {

@@ -45,23 +45,7 @@ func render(_ detail: CaseDetail) -> String {
     lines += (field(.grounds) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
     if !detail.events.isEmpty {
         lines.append("Timeline:")
-        for event in detail.events {
-            var text = "  \(event.at)  "
-            switch event.type {
-            case .created: text += "filed"
-            case .statusChanged: text += "status → \(event.status?.rawValue ?? "?")"
-            case .hearingScheduled: text += "hearing scheduled"
-            case .decided: text += "decided"
-            case .postponed:
-                text += "decision postponed \(event.weeks ?? 0) weeks"
-                text += event.consent == true ? " with the objector's consent (Awb 7:10 lid 4)" : " (Awb 7:10 lid 3)"
-            case .paused: text += "decision period paused from \(event.effectiveDate.map(String.init(describing:)) ?? "?") (Awb 7:10 lid 2)"
-            case .resumed: text += "decision period runs again from \(event.effectiveDate.map(String.init(describing:)) ?? "?")"
-            }
-            text += event.actorName.map { " (\($0), \(event.actorRole.rawValue))" } ?? " (\(event.actorRole.rawValue))"
-            if let note = event.note { text += ": \(note)" }
-            lines.append(text)
-        }
+        for event in detail.events { lines.append("  \(event.at)  " + describe(event)) }
     }
     if !detail.messages.isEmpty {
         lines.append("Messages:")
@@ -93,6 +77,25 @@ func render(_ detail: CaseDetail) -> String {
         lines.append("Refused #\(letter.mutation.mutationId) \(letter.mutation.operation.name): \(letter.message)")
     }
     return lines.joined(separator: "\n")
+}
+
+/// A timeline event as one line: what happened, who did it, and the note.
+func describe(_ event: TimelineEvent) -> String {
+    var text: String
+    switch event.type {
+    case .created: text = "filed"
+    case .statusChanged: text = "status → \(event.status?.rawValue ?? "?")"
+    case .hearingScheduled: text = "hearing scheduled"
+    case .decided: text = "decided"
+    case .postponed:
+        text = "decision postponed \(event.weeks ?? 0) weeks"
+        text += event.consent == true ? " with the objector's consent (Awb 7:10 lid 4)" : " (Awb 7:10 lid 3)"
+    case .paused: text = "decision period paused from \(event.effectiveDate.map(String.init(describing:)) ?? "?") (Awb 7:10 lid 2)"
+    case .resumed: text = "decision period runs again from \(event.effectiveDate.map(String.init(describing:)) ?? "?")"
+    }
+    text += event.actorName.map { " (\($0), \(event.actorRole.rawValue))" } ?? " (\(event.actorRole.rawValue))"
+    if let note = event.note { text += ": \(note)" }
+    return text
 }
 
 func describe(_ operation: MutationOperation) -> String {

@@ -8,16 +8,29 @@ final class ScriptedTransport: SyncTransport, Sendable {
         var pushes: [PushRequest] = []
         var pulls: [String?] = []
         var revoked: [String] = []
+        var waits: [String?] = []
     }
 
     let account = AccountInfo(id: "anna", role: .citizen, authorityId: nil, displayName: "Anna")
     private let pushAnswers: Mutex<[Result<PushResponse, SyncTransportError>]>
     private let pullAnswers: Mutex<[Result<PullResponse, SyncTransportError>]>
+    private let waitAnswers: Mutex<[Result<WaitResponse, SyncTransportError>]>
     let log = Mutex(Log())
 
-    init(push: [Result<PushResponse, SyncTransportError>] = [], pull: [Result<PullResponse, SyncTransportError>] = []) {
+    init(
+        push: [Result<PushResponse, SyncTransportError>] = [], pull: [Result<PullResponse, SyncTransportError>] = [],
+        wait: [Result<WaitResponse, SyncTransportError>] = []
+    ) {
         pushAnswers = Mutex(push)
         pullAnswers = Mutex(pull)
+        waitAnswers = Mutex(wait)
+    }
+
+    /// Scripted answers first; then no news.
+    func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
+        log.withLock { $0.waits.append(cursor) }
+        let answer = waitAnswers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        return try answer?.get() ?? WaitResponse(changed: false)
     }
 
     func discover() async throws(SyncTransportError) -> DiscoveryResponse {

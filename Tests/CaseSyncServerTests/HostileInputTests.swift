@@ -306,6 +306,9 @@ final class AnswerDropping: SyncTransport {
     }
     func logout(token: String) async throws(SyncTransportError) -> DeviceInfo { try await base.logout(token: token) }
     func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport { try await base.exportAccount(token: token) }
+    func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
+        try await base.wait(cursor: cursor, seconds: seconds, token: token)
+    }
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
         let response = try await base.push(request, token: token)
         if dropping.withLock({ $0 }) { throw .unreachable("the answer was lost") }

@@ -124,4 +124,8 @@ final class FaultyTransport: SyncTransport {
     func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport {
         try deliver(try await gate().exportAccount(token: token))
     }
+
+    func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
+        try deliver(try await gate().wait(cursor: cursor, seconds: seconds, token: token))
+    }
 }

@@ -14,6 +14,8 @@ enum ServerMetrics {
     static let pullChanges = Counter(label: "casesync_pull_changes_total")
     static let pullBytes = Counter(label: "casesync_pull_bytes_total")
     static let serverErrors = Counter(label: "casesync_server_errors_total")
+    /// Devices waiting for news now (`GET /sync/wait`).
+    static let waiting = Meter(label: "casesync_waiting_devices")
     /// Requests from a trusted proxy whose X-Forwarded-For held no readable address (counted against the proxy).
     static let unreadableForwardedFor = Counter(label: "casesync_forwarded_for_unreadable_total")
 

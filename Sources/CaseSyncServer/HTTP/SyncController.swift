@@ -24,7 +24,7 @@ struct SyncController {
     /// `405 method_not_allowed` with an `Allow` header.
     static let methods = [
         "/health": "GET", "/.well-known/casesync": "GET", "/authorities": "GET", "/auth/redeem": "POST", "/sync/push": "POST",
-        "/sync/pull": "GET", "/metrics": "GET", "/devices": "GET", "/auth/logout": "POST", "/account/export": "GET",
+        "/sync/pull": "GET", "/sync/wait": "GET", "/metrics": "GET", "/devices": "GET", "/auth/logout": "POST", "/account/export": "GET",
     ]
 
     func addRoutes(to router: Router<CaseSyncRequestContext>) {
@@ -73,17 +73,27 @@ struct SyncController {
         }
         sync.get("/pull") { request, context in
             let query = request.uri.queryParameters
-            var limit: Int?
-            if let text = query["limit"] {
-                guard let value = Int(String(text)) else { throw ServiceError(.invalidRequest, "limit must be a whole number") }
-                limit = value
-            }
             let cursor = query["cursor"].map(String.init)
-            let page = try await service.pull(cursor: cursor, limit: limit, session: context.session!)
+            let page = try await service.pull(cursor: cursor, limit: try Self.integer("limit", in: query), session: context.session!)
             let bytes = page.jsonBytes
             ServerMetrics.count(page, bytes: bytes.count)
             return jsonBytes(bytes)
         }
+        // A hint to pull, held open until the device's scope changes (or `seconds` pass).
+        sync.get("/wait") { request, context in
+            let query = request.uri.queryParameters
+            let seconds = try Self.integer("seconds", in: query)
+            ServerMetrics.waiting.increment()
+            defer { ServerMetrics.waiting.decrement() }
+            return try json(try await service.wait(cursor: query["cursor"].map(String.init), seconds: seconds, session: context.session!))
+        }
+    }
+
+    /// A whole number from the query, if given.
+    private static func integer(_ name: String, in query: Parameters) throws -> Int? {
+        guard let text = query[name[...]] else { return nil }
+        guard let value = Int(String(text)) else { throw ServiceError(.invalidRequest, "\(name) must be a whole number") }
+        return value
     }
 
     /// Reads the body within the size and time limits and decodes it, naming what is wrong when it

@@ -69,6 +69,8 @@ public protocol SyncStore: Sendable {
     func markRestored() async throws -> Int64
     /// Drops tombstones older than the retention.
     func compact(retentionDays: Int) async throws -> CompactionReport
+    /// The devices waiting for news of their scope, woken by every change this store commits or hears of.
+    var changes: ScopeChanges { get }
     /// Disposes of cases closed or withdrawn, and unchanged, for `closedCaseDays` (`DisposalPlan`).
     func dispose(closedCaseDays: Int) async throws -> DisposalReport
     /// The citizen scopes whose running byte count differs from the bytes their records hold (none,

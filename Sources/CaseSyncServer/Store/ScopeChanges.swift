@@ -1,0 +1,160 @@
+import Synchronization
+
+/// Devices waiting for news of their scope (`GET /sync/wait`), and the wake-up when a scope changes.
+/// A store tells it of every committed change: the SQLite store as its transaction commits, the
+/// PostgreSQL store as it hears each instance's notification (its own included), so a push on one
+/// instance wakes the devices waiting on another. Only the devices of a changed scope wake: another
+/// authority's push wakes no one of this one.
+///
+/// A wake-up is a hint to pull, never data: a waiting device then pulls as always. What it missed
+/// cannot be lost with a notification, because each wait begins by asking the store whether the scope
+/// changed past the device's cursor (after registering, so that a change in between wakes it), and
+/// where notifications can be lost (a PostgreSQL connection that drops) the wait asks again every
+/// `recheck`.
+public final class ScopeChanges: Sendable {
+    private struct Waiter {
+        var scope: String
+        /// Set when the scope changed before the waiter began to sleep.
+        var woken = false
+        var continuation: CheckedContinuation<Bool, Never>?
+        /// Ends the wait when its time runs out; cancelled when it ends otherwise.
+        var clock: Task<Void, Never>?
+    }
+
+    private struct State {
+        var waiters: [Int: Waiter] = [:]
+        /// The waiters of each scope.
+        var byScope: [String: Set<Int>] = [:]
+        var next = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    /// How often a wait asks the store again, where notifications can be lost (nil: they cannot).
+    public let recheck: Duration?
+
+    public init(recheck: Duration? = nil) {
+        self.recheck = recheck
+    }
+
+    /// Devices waiting now.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
+    /// Whether the server is stopping (no wait begins any more).
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Waits until `scope` changes, for at most `timeout`: true when it changed (or `check`, run once
+    /// the wait is registered, finds it changed already), false when the time ran out or the server is
+    /// stopping.
+    public func wait(scope: String, timeout: Duration, check: () async throws -> Bool) async throws -> Bool {
+        let id = state.withLock { state -> Int? in
+            guard !state.closed else { return nil }
+            state.next += 1
+            state.waiters[state.next] = Waiter(scope: scope)
+            state.byScope[scope, default: []].insert(state.next)
+            return state.next
+        }
+        guard let id else { return false }
+        do {
+            if try await check() {
+                _ = take(id)
+                return true
+            }
+        } catch {
+            _ = take(id)
+            throw error
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let woken = state.withLock { state -> Bool? in
+                    guard var waiter = state.waiters[id] else { return nil }
+                    if waiter.woken { return true }
+                    waiter.continuation = continuation
+                    state.waiters[id] = waiter
+                    return false
+                }
+                switch woken {
+                case nil:
+                    continuation.resume(returning: false)
+                case true?:
+                    _ = take(id)
+                    continuation.resume(returning: true)
+                case false?:
+                    // The clock: whichever comes first, a change or the end of the wait, resumes it.
+                    let clock = Task { [weak self] in
+                        guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                        self?.take(id)?.resume(returning: false)
+                    }
+                    let running = state.withLock { state in
+                        state.waiters[id]?.clock = clock
+                        return state.waiters[id] != nil
+                    }
+                    if !running { clock.cancel() }
+                }
+            }
+        } onCancel: {
+            take(id)?.resume(returning: false)
+        }
+    }
+
+    /// These scopes changed: their waiting devices wake.
+    public func changed(_ scopes: some Sequence<String>) {
+        let woken = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            var woken: [CheckedContinuation<Bool, Never>] = []
+            for scope in scopes {
+                guard let ids = state.byScope.removeValue(forKey: scope) else { continue }
+                for id in ids { if let continuation = Self.wake(id, &state) { woken.append(continuation) } }
+            }
+            return woken
+        }
+        for continuation in woken { continuation.resume(returning: true) }
+    }
+
+    /// Anything may have changed (a compaction, a restore, notifications that may have been missed):
+    /// every waiting device wakes and pulls.
+    public func changedEverything() {
+        let woken = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.byScope.removeAll()
+            return state.waiters.keys.compactMap { Self.wake($0, &state) }
+        }
+        for continuation in woken { continuation.resume(returning: true) }
+    }
+
+    /// The server stops: every wait ends now (unchanged), and none begins.
+    public func close() {
+        let ended = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.closed = true
+            let ended = state.waiters.values.compactMap(\.continuation)
+            for waiter in state.waiters.values { waiter.clock?.cancel() }
+            state.waiters.removeAll()
+            state.byScope.removeAll()
+            return ended
+        }
+        for continuation in ended { continuation.resume(returning: false) }
+    }
+
+    /// Wakes a waiter: its continuation if it sleeps (it is then gone), or a mark it finds as it goes to sleep.
+    private static func wake(_ id: Int, _ state: inout State) -> CheckedContinuation<Bool, Never>? {
+        guard var waiter = state.waiters[id] else { return nil }
+        guard let continuation = waiter.continuation else {
+            waiter.woken = true
+            state.waiters[id] = waiter
+            return nil
+        }
+        state.waiters[id] = nil
+        waiter.clock?.cancel()
+        return continuation
+    }
+
+    /// Removes a waiter; its continuation, if it sleeps.
+    @discardableResult
+    private func take(_ id: Int) -> CheckedContinuation<Bool, Never>? {
+        state.withLock { state in
+            guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+            waiter.clock?.cancel()
+            state.byScope[waiter.scope]?.remove(id)
+            if state.byScope[waiter.scope]?.isEmpty == true { state.byScope[waiter.scope] = nil }
+            return waiter.continuation
+        }
+    }
+}
