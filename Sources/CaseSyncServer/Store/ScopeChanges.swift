@@ -17,8 +17,8 @@ public final class ScopeChanges: Sendable {
         /// Set when the scope changed before the waiter began to sleep.
         var woken = false
         var continuation: CheckedContinuation<Bool, Never>?
-        /// Ends the wait when its time runs out; cancelled when it ends otherwise.
-        var clock: Task<Void, Never>?
+        /// When the wait ends without news.
+        var deadline: ContinuousClock.Instant
     }
 
     private struct State {
@@ -27,11 +27,28 @@ public final class ScopeChanges: Sendable {
         var byScope: [String: Set<Int>] = [:]
         var next = 0
         var closed = false
+        /// Whether the sweeper runs (while anyone waits).
+        var sweeping = false
+        /// Waiters by the sweep that ends them (their deadline in sweeps since `start`, rounded up), so
+        /// that a sweep looks at the waits ending then, not at every wait. A woken waiter stays listed
+        /// until its sweep comes and finds it gone.
+        var ending: [Int64: [Int]] = [:]
     }
 
     private let state = Mutex(State())
     /// How often a wait asks the store again, where notifications can be lost (nil: they cannot).
     public let recheck: Duration?
+    /// How often the sweeper ends the waits whose time ran out (one task for all of them: a clock of
+    /// its own for each would cost every waiting device a task).
+    static let sweep: Duration = .milliseconds(100)
+    private let start = ContinuousClock.now
+
+    /// The sweep at or after `instant`.
+    private func sweepNumber(_ instant: ContinuousClock.Instant, roundingUp: Bool) -> Int64 {
+        let elapsed = start.duration(to: instant)
+        let sweeps = Double(elapsed.components.seconds) * 10 + Double(elapsed.components.attoseconds) / 1e17
+        return Int64(roundingUp ? sweeps.rounded(.up) : sweeps.rounded(.down))
+    }
 
     public init(recheck: Duration? = nil) {
         self.recheck = recheck
@@ -47,10 +64,12 @@ public final class ScopeChanges: Sendable {
     /// the wait is registered, finds it changed already), false when the time ran out or the server is
     /// stopping.
     public func wait(scope: String, timeout: Duration, check: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
         let id = state.withLock { state -> Int? in
             guard !state.closed else { return nil }
             state.next += 1
-            state.waiters[state.next] = Waiter(scope: scope)
+            state.waiters[state.next] = Waiter(scope: scope, deadline: deadline)
+            state.ending[sweepNumber(deadline, roundingUp: true), default: []].append(state.next)
             state.byScope[scope, default: []].insert(state.next)
             return state.next
         }
@@ -64,32 +83,26 @@ public final class ScopeChanges: Sendable {
             _ = take(id)
             throw error
         }
+        // No time to sleep: news only if a change came while the store was asked.
+        guard timeout > .zero else { return state.withLock { Self.remove(id, &$0)?.woken ?? false } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let woken = state.withLock { state -> Bool? in
-                    guard var waiter = state.waiters[id] else { return nil }
-                    if waiter.woken { return true }
+                let (woken, startSweeper) = state.withLock { state -> (Bool?, Bool) in
+                    guard var waiter = state.waiters[id] else { return (nil, false) }
+                    if waiter.woken { return (true, false) }
                     waiter.continuation = continuation
                     state.waiters[id] = waiter
-                    return false
+                    // Whichever comes first, a change or the sweeper finding the time ran out, resumes it.
+                    defer { state.sweeping = true }
+                    return (false, !state.sweeping)
                 }
                 switch woken {
-                case nil:
-                    continuation.resume(returning: false)
+                case nil: continuation.resume(returning: false)
                 case true?:
                     _ = take(id)
                     continuation.resume(returning: true)
                 case false?:
-                    // The clock: whichever comes first, a change or the end of the wait, resumes it.
-                    let clock = Task { [weak self] in
-                        guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                        self?.take(id)?.resume(returning: false)
-                    }
-                    let running = state.withLock { state in
-                        state.waiters[id]?.clock = clock
-                        return state.waiters[id] != nil
-                    }
-                    if !running { clock.cancel() }
+                    if startSweeper { Task { [weak self] in await self?.sweepWhileWaiting() } }
                 }
             }
         } onCancel: {
@@ -125,12 +138,42 @@ public final class ScopeChanges: Sendable {
         let ended = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.closed = true
             let ended = state.waiters.values.compactMap(\.continuation)
-            for waiter in state.waiters.values { waiter.clock?.cancel() }
             state.waiters.removeAll()
             state.byScope.removeAll()
+            state.ending.removeAll()
             return ended
         }
         for continuation in ended { continuation.resume(returning: false) }
+    }
+
+    /// Ends the waits whose time ran out, every `sweep`, until nobody waits.
+    private func sweepWhileWaiting() async {
+        while true {
+            try? await Task.sleep(for: Self.sweep)
+            let now = ContinuousClock.now
+            let due = sweepNumber(now, roundingUp: false)
+            let (expired, done) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Bool) in
+                var expired: [CheckedContinuation<Bool, Never>] = []
+                for sweep in state.ending.keys where sweep <= due {
+                    for id in state.ending.removeValue(forKey: sweep) ?? [] {
+                        guard let waiter = state.waiters[id] else { continue }
+                        // Still asking the store: it ends at the next sweep, once asleep.
+                        guard waiter.continuation != nil else {
+                            state.ending[due + 1, default: []].append(id)
+                            continue
+                        }
+                        if let continuation = Self.remove(id, &state)?.continuation { expired.append(continuation) }
+                    }
+                }
+                if state.waiters.isEmpty {
+                    state.sweeping = false
+                    state.ending.removeAll()
+                }
+                return (expired, state.waiters.isEmpty)
+            }
+            for continuation in expired { continuation.resume(returning: false) }
+            if done { return }
+        }
     }
 
     /// Wakes a waiter: its continuation if it sleeps (it is then gone), or a mark it finds as it goes to sleep.
@@ -142,19 +185,19 @@ public final class ScopeChanges: Sendable {
             return nil
         }
         state.waiters[id] = nil
-        waiter.clock?.cancel()
         return continuation
     }
 
     /// Removes a waiter; its continuation, if it sleeps.
     @discardableResult
     private func take(_ id: Int) -> CheckedContinuation<Bool, Never>? {
-        state.withLock { state in
-            guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
-            waiter.clock?.cancel()
-            state.byScope[waiter.scope]?.remove(id)
-            if state.byScope[waiter.scope]?.isEmpty == true { state.byScope[waiter.scope] = nil }
-            return waiter.continuation
-        }
+        state.withLock { Self.remove(id, &$0)?.continuation }
+    }
+
+    private static func remove(_ id: Int, _ state: inout State) -> Waiter? {
+        guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+        state.byScope[waiter.scope]?.remove(id)
+        if state.byScope[waiter.scope]?.isEmpty == true { state.byScope[waiter.scope] = nil }
+        return waiter
     }
 }
