@@ -8,7 +8,11 @@ extension CaseSyncClient {
     /// Every case this device shows (pulled ones with pending edits rebased, and ones filed here),
     /// newest change first.
     public func cases() throws -> [LocalCase] {
-        try database.writer.read { db in
+        try database.writer.read { db in try cases(db) }
+    }
+
+    func cases(_ db: Database) throws -> [LocalCase] {
+        do {
             let account = try Self.requireAccount(db)
             let actor = Self.actor(account)
             let now = environment.now()
@@ -35,7 +39,11 @@ extension CaseSyncClient {
     /// One case in full: its visible state, timeline, messages (pending ones last), pending edits with
     /// their predicted outcomes, its open conflicts and dead letters.
     public func detail(caseId: String) throws -> CaseDetail {
-        try database.writer.read { db in
+        try database.writer.read { db in try detail(caseId: caseId, db) }
+    }
+
+    func detail(caseId: String, _ db: Database) throws -> CaseDetail {
+        do {
             let account = try Self.requireAccount(db)
             let rebased = try Self.rebased(
                 db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength,
@@ -128,7 +136,11 @@ extension CaseSyncClient {
 
     /// Where this device's sync stands.
     public func status() throws -> SyncStatus {
-        try database.writer.read { db in
+        try database.writer.read { db in try Self.status(db) }
+    }
+
+    static func status(_ db: Database) throws -> SyncStatus {
+        do {
             let account = try Self.requireAccount(db)
             let count = { (sql: String) in try Int.fetchOne(db, sql: sql) ?? 0 }
             let conflicts = try LocalDatabase.records(db, type: .conflict, as: ConflictRecord.self).filter { $0.resolution == nil }

@@ -218,6 +218,8 @@ extension CaseSyncClient {
                 .bind(epoch).run()
             digest.add(type: change.type, id: change.id, version: change.version)
         }
+        // Written through SQLite's own interface, which GRDB does not see: its observers are told.
+        try db.notifyChanges(in: Table("records"))
         if repairing && !page.hasMore {
             try db.execute(sql: "DELETE FROM records WHERE epoch < ?", arguments: [epoch])
             digest = try countedDigest(db)

@@ -54,3 +54,60 @@ struct WatchTests {
         #expect(try client.status().signedOut == "revoked")
     }
 }
+
+/// Observation: a screen's value, now and after every change — from local edits and from pulls alike.
+@Suite("Observing the local copy")
+struct ObservationTests {
+    /// The next value of `values` that satisfies `wanted`, waiting at most five seconds.
+    static func next<T: Sendable>(
+        _ values: AsyncThrowingStream<T, any Error>.AsyncIterator, where wanted: @escaping @Sendable (T) -> Bool
+    ) async throws -> (T?, AsyncThrowingStream<T, any Error>.AsyncIterator) {
+        nonisolated(unsafe) var iterator = values
+        let found = try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                while let value = try await iterator.next() { if wanted(value) { return value } }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        return (found, iterator)
+    }
+
+    @Test func aPageWrittenThroughSQLitesOwnInterfaceReachesObservers() async throws {
+        let client = try await LocalStoreTests.loggedIn(ScriptedTransport())
+        let counts = client.observe { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM records") ?? 0 }
+        var iterator = counts.makeAsyncIterator()
+        #expect(try await iterator.next() == 0)
+        let page = RawPullResponse(PullResponse(changes: [LocalStoreTests.serverCase(status: .received)], cursor: "1", hasMore: false, checksum: nil))
+        _ = try await client.database.writer.write { db in try CaseSyncClient.apply(page, db: db, repairOnMismatch: false) }
+        let (count, _) = try await Self.next(iterator) { $0 == 1 }
+        #expect(count == 1, "the observer saw the pulled record")
+    }
+
+    @Test func theCaseListAndStatusFollowEditsAndSyncs() async throws {
+        let transport = ScriptedTransport(pull: [
+            .success(PullResponse(changes: [LocalStoreTests.serverCase(status: .received)], cursor: "1", hasMore: false, checksum: nil)),
+        ])
+        let client = try await LocalStoreTests.loggedIn(transport)
+        var cases = client.observeCases().makeAsyncIterator()
+        var status = client.observeStatus().makeAsyncIterator()
+        #expect(try await cases.next()?.isEmpty == true)
+        #expect(try await status.next()?.pending == 0)
+        let filed = try client.createObjection(authorityId: "gm0344", fields: LocalStoreTests.fields, submit: false)
+        var (list, rest) = try await Self.next(cases) { $0.count == 1 }
+        #expect(list?.map(\.id) == [filed])
+        let (pending, _) = try await Self.next(status) { $0.pending == 1 }
+        #expect(pending?.pending == 1)
+        // (The scripted server acknowledges the draft but pulls back only its own case.)
+        try await client.sync(transport: transport)
+        (list, rest) = try await Self.next(rest) { $0.contains { $0.id == "case-1" } }
+        #expect(list?.map(\.id) == ["case-1"])
+        var detail = client.observeCase("case-1").makeAsyncIterator()
+        #expect(try await detail.next()?.local.record.status == .received)
+    }
+}

@@ -1,0 +1,40 @@
+import CaseSyncProtocol
+import Foundation
+import GRDB
+
+/// What a screen shows, as it changes: each sequence yields the value now, then a fresh one after every
+/// change to what it read — from a local edit or from a pull alike — until the consumer stops iterating.
+/// Values are read off the caller's thread (GRDB's observation, on the cooperative pool).
+extension CaseSyncClient {
+    /// The case list (as `cases()`).
+    public func observeCases() -> AsyncThrowingStream<[LocalCase], any Error> {
+        observe { db in try cases(db) }
+    }
+
+    /// One case in full (as `detail(caseId:)`): its timeline, messages, deadlines' inputs, pending
+    /// edits, conflicts and refusals. Ends with `notFound` if the case goes.
+    public func observeCase(_ caseId: String) -> AsyncThrowingStream<CaseDetail, any Error> {
+        observe { db in try detail(caseId: caseId, db) }
+    }
+
+    /// Where sync stands (as `status()`): pending, refused, conflicts, the last sync and its error.
+    public func observeStatus() -> AsyncThrowingStream<SyncStatus, any Error> {
+        observe { db in try Self.status(db) }
+    }
+
+    /// The values of `read`, now and after every committed change to the tables it read.
+    func observe<T: Sendable>(_ read: @escaping @Sendable (Database) throws -> T) -> AsyncThrowingStream<T, any Error> {
+        let values = ValueObservation.tracking(read).values(in: database.writer)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    for try await value in values { continuation.yield(value) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
