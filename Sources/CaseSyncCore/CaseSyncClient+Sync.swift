@@ -10,10 +10,11 @@ import Logging
 extension CaseSyncClient {
     /// Pushes every pending mutation, then pulls everything new. Network failures are retried with
     /// backoff; if the server still cannot be reached the error says so and nothing is lost.
-    /// Another sync of this device that is running (in this process or another) finishes first.
+    /// Another sync of this device that is running (in this process or another) finishes first; calls
+    /// in this process that overlap share the next run (`SyncJoiner`) and its report.
     @discardableResult
     public func sync(transport: any SyncTransport) async throws -> SyncReport {
-        try await database.syncLock.run { try await syncNow(transport: transport) }
+        try await database.syncJoiner.join { try await database.syncLock.run { try await syncNow(transport: transport) } }
     }
 
     private func syncNow(transport: any SyncTransport) async throws -> SyncReport {

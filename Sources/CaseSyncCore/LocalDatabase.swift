@@ -8,6 +8,8 @@ public struct LocalDatabase: Sendable {
     let writer: any DatabaseWriter
     /// One sync of this device at a time, across processes too (a lock file beside the database).
     let syncLock: SyncLock
+    /// Overlapping sync calls in this process share runs.
+    let syncJoiner = SyncJoiner()
 
     /// Opens (creating if needed, readable by this user only: it holds the device token) the database
     /// file at `path` and migrates it.

@@ -65,3 +65,36 @@ public final class SyncLock: Sendable {
         next?.resume()
     }
 }
+
+/// Sync calls of one device in one process that overlap share runs: a call while a sync runs joins the
+/// one queued to run next (queuing it if there is none), so every caller's edits made before its call
+/// are sent, and however many screens ask at once, at most one sync runs and one waits.
+final class SyncJoiner: Sendable {
+    private struct State {
+        var last: Task<SyncReport, any Error>?
+        var lastId = 0
+        var lastStarted = true
+    }
+    private let state = Mutex(State())
+
+    func join(_ body: @escaping @Sendable () async throws -> SyncReport) async throws -> SyncReport {
+        let task = state.withLock { state -> Task<SyncReport, any Error> in
+            if let last = state.last, !state.lastStarted { return last }
+            let previous = state.last
+            state.lastId += 1
+            let id = state.lastId
+            state.lastStarted = previous == nil
+            let task = Task<SyncReport, any Error> { [weak self] in
+                if let previous {
+                    _ = await previous.result
+                    self?.state.withLock { state in if state.lastId == id { state.lastStarted = true } }
+                }
+                defer { self?.state.withLock { state in if state.lastId == id { state.last = nil } } }
+                return try await body()
+            }
+            state.last = task
+            return task
+        }
+        return try await task.value
+    }
+}

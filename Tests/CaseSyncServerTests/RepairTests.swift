@@ -70,6 +70,32 @@ struct RepairTests {
     }
 }
 
+extension RepairTests {
+    /// Three screens ask for a sync while one runs: the two that come late share the next run.
+    @Test func syncCallsThatOverlapShareTheNextRun() async throws {
+        let server = try TestServer()
+        let network = GatedTransport(server.transport)
+        let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        let anna = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: server.determinism.client)
+        try await anna.login(serverURL: "http://test", code: invitation.code, deviceName: "Anna", transport: network)
+        network.hold()
+        let first = Task { try await anna.sync(transport: network) }
+        try await network.waitForPulls(1)
+        _ = try anna.createObjection(
+            authorityId: "gm0344",
+            fields: [.title: "Late", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"], submit: true)
+        let second = Task { try await anna.sync(transport: network) }
+        let third = Task { try await anna.sync(transport: network) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(network.pulls == 1, "the late calls wait for the running sync")
+        network.release()
+        #expect(try await first.value.pushed == 0)
+        let (late, later) = try await (second.value, third.value)
+        #expect(late == later && late.pushed == 2, "one run sent the edit made before both calls")
+        #expect(network.pulls == 2, "three calls, two runs")
+    }
+}
+
 /// The in-process transport with a network that can be held (pulls wait until released) or cut (pulls
 /// fail once a number of them went through).
 final class GatedTransport: SyncTransport {
