@@ -43,11 +43,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The system's zlib (Debian: zlib1g-dev), for gzip answers.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The server's protocol, rules and HTTP, over a store port; no backend in it.
         .target(
             name: "CaseSyncServer",
             dependencies: [
-                "CaseSyncDomain", "CaseSyncProtocol",
+                "CaseSyncDomain", "CaseSyncProtocol", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

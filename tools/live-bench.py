@@ -4,14 +4,17 @@
 1. write -> other device: a citizen pushes a message on her case and the officer, waiting on
    GET /sync/wait, wakes and pulls it (and back: the officer writes, the citizen sees it) — from the
    push leaving to the pull's answer, p50 and p99 — while 0, 100 and 1,000 other devices wait;
-2. what waiting devices cost the server: resident memory and CPU with 1,000 and 5,000 waiting.
+2. what waiting devices cost the server: resident memory and CPU with 1,000 and 5,000 waiting;
+3. bytes on the wire: an officer's first sync of --pull-cases cases (filed by one citizen), pulled
+   with and without gzip (Accept-Encoding), and the time each takes.
 
 With --database-url, two instances on PostgreSQL: the writer pushes to one, the reader waits on and
 pulls from the other (woken through PostgreSQL's notifications). Everything on 127.0.0.1; every loop is
 bounded in count and time. Prints one JSON line a figure.
 usage: tools/live-bench.py --bin DIR [--database-url URL] [--rounds 200] [--waiting 0,100,1000] [--idle 1000,5000]
+                          [--pull-cases 20000]
 """
-import argparse, asyncio, json, os, resource, socket, subprocess, sys, tempfile, time, uuid
+import argparse, asyncio, json, os, resource, socket, subprocess, sys, tempfile, time, uuid, zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from protocol_ids import created_id  # noqa: E402
@@ -23,6 +26,7 @@ parser.add_argument("--database-url")
 parser.add_argument("--rounds", type=int, default=200)
 parser.add_argument("--waiting", default="0,100,1000")
 parser.add_argument("--idle", default="1000,5000")
+parser.add_argument("--pull-cases", type=int, default=20000)
 args = parser.parse_args()
 server_bin = os.path.join(args.bin, "casesync-server")
 backend = "postgres" if args.database_url else "sqlite"
@@ -58,8 +62,10 @@ def invite(*flags):
 class Connection:
     """One keep-alive HTTP/1.1 connection to a server."""
 
-    def __init__(self, port):
+    def __init__(self, port, gzip=False):
         self.port = port
+        self.gzip = gzip
+        self.received = 0
 
     async def open(self):
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -71,6 +77,8 @@ class Connection:
                 f"Content-Length: {len(data)}"]
         if token:
             head.append(f"Authorization: Bearer {token}")
+        if self.gzip:
+            head.append("Accept-Encoding: gzip")
         if body is not None:
             head.append("Content-Type: application/json")
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
@@ -79,7 +87,7 @@ class Connection:
     async def answer(self):
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
-        length = 0
+        length, packed = 0, False
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
@@ -87,7 +95,12 @@ class Connection:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value)
+            if name.lower() == "content-encoding" and value.strip() == "gzip":
+                packed = True
         body = await self.reader.readexactly(length)
+        self.received += length
+        if packed:
+            body = zlib.decompress(body, 31)
         if status != 200:
             raise RuntimeError(f"{status}: {body[:300]}")
         return json.loads(body)
@@ -253,6 +266,26 @@ async def main():
                    write_to_reader_ms=round(latency * 1000, 2))
             for connection in held:
                 connection.close()
+
+        if args.pull_cases:
+            # One citizen files and submits the cases (250 a push); an officer of the authority pulls them all.
+            filer = await Device(writer_port, invite("--role", "citizen", "--name", "Filer"), "filer").login()
+            for start in range(0, args.pull_cases, 250):
+                mutations = []
+                for _ in range(min(250, args.pull_cases - start)):
+                    filed = created_id(str(uuid.uuid4()), filer.client_id)
+                    mutations += [{"op": "create", "caseId": filed, "case": {"kind": "objection", "authorityId": "gm0344", "fields": fields}},
+                                  {"op": "transition", "caseId": filed, "baseVersion": 1, "transition": {"to": "submitted"}}]
+                await filer.push(mutations)
+            for gzip in (False, True):
+                officer = await Device(reader_port, invite("--role", "officer", "--authority", "gm0344", "--name", "Reader"), "reader").login()
+                officer.connection = await Connection(reader_port, gzip=gzip).open()
+                start = time.perf_counter()
+                changes = await officer.pull()
+                elapsed = time.perf_counter() - start
+                cases = sum(1 for c in changes if c["type"] == "case")
+                report("first_sync_bytes", gzip=gzip, cases=cases, changes=len(changes), bytes=officer.connection.received,
+                       bytes_per_case=round(officer.connection.received / max(cases, 1)), seconds=round(elapsed, 2))
     finally:
         for server in servers:
             server.terminate()

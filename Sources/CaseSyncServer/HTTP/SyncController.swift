@@ -61,8 +61,9 @@ struct SyncController {
             return try json(try await service.revokeDevice(clientId: clientId, session: context.session!))
         }
         account.post("/auth/logout") { _, context in try json(try await service.logout(session: context.session!)) }
-        account.get("/account/export") { _, context in
-            try json(try await service.exportAccount(session: context.session!, now: now()))
+        account.get("/account/export") { request, context in
+            let export = try await service.exportAccount(session: context.session!, now: now())
+            return ResponseCompression.json(Array(try WireCoding.encoder().encode(export)), for: request)
         }
         let sync = versioned.group("/sync").add(middleware: AuthenticationMiddleware(service: service, limiter: syncLimiter))
         sync.post("/push") { request, context in
@@ -77,7 +78,7 @@ struct SyncController {
             let page = try await service.pull(cursor: cursor, limit: try Self.integer("limit", in: query), session: context.session!)
             let bytes = page.jsonBytes
             ServerMetrics.count(page, bytes: bytes.count)
-            return jsonBytes(bytes)
+            return ResponseCompression.json(bytes, for: request)
         }
         // A hint to pull, held open until the device's scope changes (or `seconds` pass).
         sync.get("/wait") { request, context in

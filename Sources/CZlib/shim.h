@@ -1,0 +1,2 @@
+// zlib (Debian: zlib1g-dev), for gzip answers.
+#include <zlib.h>
