@@ -24,8 +24,9 @@ extension CaseSyncClient {
 
     /// The values of `read`, now and after every committed change to the tables it read.
     func observe<T: Sendable>(_ read: @escaping @Sendable (Database) throws -> T) -> AsyncThrowingStream<T, any Error> {
-        let values = ValueObservation.tracking(read).values(in: database.writer)
-        return AsyncThrowingStream { continuation in
+        // A screen wants the latest value, not every one a long pull went through.
+        let values = ValueObservation.tracking(read).values(in: database.writer, bufferingPolicy: .bufferingNewest(1))
+        return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             let task = Task {
                 do {
                     for try await value in values { continuation.yield(value) }

@@ -35,6 +35,9 @@ public final class SyncLock: Sendable {
         }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                throw ClientError(.storage, "cannot lock \(path) (error \(errno)); keep this device's folder on a local disk")
+            }
             try await Task.sleep(for: Self.poll)
         }
         return try await body()
@@ -68,33 +71,51 @@ public final class SyncLock: Sendable {
 
 /// Sync calls of one device in one process that overlap share runs: a call while a sync runs joins the
 /// one queued to run next (queuing it if there is none), so every caller's edits made before its call
-/// are sent, and however many screens ask at once, at most one sync runs and one waits.
+/// are sent, and however many screens ask at once, at most one sync runs and one waits. A caller that is
+/// cancelled stops waiting once the run ends; when every caller of a run is cancelled, the run is too
+/// (an app's background time running out stops its sync).
 final class SyncJoiner: Sendable {
+    private final class Run: Sendable {
+        let task: Task<SyncReport, any Error>
+        /// Callers still waiting for it.
+        let callers = Mutex(1)
+
+        init(_ task: Task<SyncReport, any Error>) { self.task = task }
+    }
+
     private struct State {
-        var last: Task<SyncReport, any Error>?
+        var last: Run?
         var lastId = 0
         var lastStarted = true
     }
     private let state = Mutex(State())
 
     func join(_ body: @escaping @Sendable () async throws -> SyncReport) async throws -> SyncReport {
-        let task = state.withLock { state -> Task<SyncReport, any Error> in
-            if let last = state.last, !state.lastStarted { return last }
+        let run = state.withLock { state -> Run in
+            if let last = state.last, !state.lastStarted {
+                last.callers.withLock { $0 += 1 }
+                return last
+            }
             let previous = state.last
             state.lastId += 1
             let id = state.lastId
             state.lastStarted = previous == nil
-            let task = Task<SyncReport, any Error> { [weak self] in
+            let run = Run(Task<SyncReport, any Error> { [weak self] in
                 if let previous {
-                    _ = await previous.result
+                    _ = await previous.task.result
                     self?.state.withLock { state in if state.lastId == id { state.lastStarted = true } }
                 }
                 defer { self?.state.withLock { state in if state.lastId == id { state.last = nil } } }
+                try Task.checkCancellation()
                 return try await body()
-            }
-            state.last = task
-            return task
+            })
+            state.last = run
+            return run
         }
-        return try await task.value
+        return try await withTaskCancellationHandler {
+            try await run.task.value
+        } onCancel: {
+            if run.callers.withLock({ $0 -= 1; return $0 }) == 0 { run.task.cancel() }
+        }
     }
 }

@@ -126,23 +126,27 @@ public struct SyncService: Sendable {
     /// `ScopeChanges.recheck`.
     public func wait(cursor: String?, seconds: Int?, session: Session) async throws -> WaitResponse {
         let position = try Self.position(of: cursor)
-        let seconds = seconds ?? min(WaitRules.defaultSeconds, limits.maxWaitSeconds)
-        guard (0...limits.maxWaitSeconds).contains(seconds) else {
-            throw ServiceError(
-                .invalidRequest, "seconds must be between 0 and \(limits.maxWaitSeconds)",
-                details: ["maxWaitSeconds": String(limits.maxWaitSeconds)])
-        }
+        guard (seconds ?? 0) >= 0 else { throw ServiceError(.invalidRequest, "seconds must be 0 or more") }
+        // A longer wait than the server holds is shortened to it: the answer is a hint either way.
+        let seconds = min(seconds ?? WaitRules.defaultSeconds, limits.maxWaitSeconds)
         let changes = store.changes
         let scope = ScopeKey.of(session.account)
         let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        repeat {
+        // Where notifications can be lost, the store is asked again every `recheck` until the time is up.
+        while true {
             let left = max(ContinuousClock.now.duration(to: deadline), .zero)
-            let news = try await changes.wait(scope: scope, timeout: changes.recheck.map { min($0, left) } ?? left) {
+            let outcome = try await changes.wait(
+                scope: scope, device: session.clientId, timeout: changes.recheck.map { min($0, left) } ?? left
+            ) {
                 try await hasNews(after: position, session: session)
             }
-            if news { return WaitResponse(changed: true) }
-        } while !changes.isClosed && ContinuousClock.now < deadline
-        return WaitResponse(changed: false)
+            switch outcome {
+            case .changed: return WaitResponse(changed: true)
+            case .ended: return WaitResponse(changed: false)
+            case .timedOut where ContinuousClock.now >= deadline || Task.isCancelled: return WaitResponse(changed: false)
+            case .timedOut: continue
+            }
+        }
     }
 
     /// Whether a pull from this position would bring anything (or be told to start over).

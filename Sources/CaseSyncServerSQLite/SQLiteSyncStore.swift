@@ -20,8 +20,9 @@ public struct SQLiteSyncStore: SyncStore {
     let checkpointer: Checkpointer?
     /// Lets pushes that arrive together share one transaction and one flush (nil: one each).
     let commits: GroupCommit?
-    /// Devices waiting for news, woken as this store's transactions commit (nothing is lost on the way:
-    /// no re-check needed).
+    /// Devices waiting for news, woken as this store's transactions commit. An operator's command run in
+    /// another process (compact, erase) wakes nobody here: its news reaches a device at its next wait,
+    /// which asks the database first (delayed by one wait at most, never lost).
     public let changes = ScopeChanges()
 
     /// Opens (creating if needed) the database at `path` and migrates it. Every commit is on disk

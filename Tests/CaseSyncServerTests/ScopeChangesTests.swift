@@ -11,8 +11,8 @@ struct ScopeChangesTests {
         async let zwolle = changes.wait(scope: "a:gm0193", timeout: .seconds(1)) { false }
         try await LiveUpdateTests.waiting(2, on: changes)
         changes.changed(["a:gm0344", "c:someone"])
-        #expect(try await utrecht)
-        #expect(try await zwolle == false)
+        #expect(try await utrecht == .changed)
+        #expect(try await zwolle == .timedOut)
         #expect(changes.waiting == 0)
     }
 
@@ -23,12 +23,12 @@ struct ScopeChangesTests {
             changes.changed(["c:anna"])
             return false
         }
-        #expect(woke)
+        #expect(woke == .changed)
     }
 
     @Test func newsFoundByTheCheckAnswersAtOnce() async throws {
         let changes = ScopeChanges()
-        #expect(try await changes.wait(scope: "c:anna", timeout: .seconds(20)) { true })
+        #expect(try await changes.wait(scope: "c:anna", timeout: .seconds(20)) { true } == .changed)
         #expect(changes.waiting == 0)
     }
 
@@ -39,12 +39,12 @@ struct ScopeChangesTests {
         try await LiveUpdateTests.waiting(2, on: changes)
         changes.changedEverything()
         let (woke, alsoWoke) = try await (first, second)
-        #expect(woke && alsoWoke)
+        #expect(woke == .changed && alsoWoke == .changed)
         async let third = changes.wait(scope: "c:anna", timeout: .seconds(20)) { false }
         try await LiveUpdateTests.waiting(1, on: changes)
         changes.close()
-        #expect(try await third == false)
-        #expect(try await changes.wait(scope: "c:anna", timeout: .seconds(20)) { false } == false, "no wait begins once stopped")
+        #expect(try await third == .ended)
+        #expect(try await changes.wait(scope: "c:anna", timeout: .seconds(20)) { false } == .ended, "no wait begins once stopped")
         #expect(changes.isClosed)
     }
 
@@ -53,8 +53,25 @@ struct ScopeChangesTests {
         let waiting = Task { try await changes.wait(scope: "c:anna", timeout: .seconds(20)) { false } }
         try await LiveUpdateTests.waiting(1, on: changes)
         waiting.cancel()
-        #expect(try await waiting.value == false)
+        #expect(try await waiting.value == .ended)
         #expect(changes.waiting == 0)
+    }
+
+    /// A device holds two waits at most: a third ends the oldest, so a stolen token cannot pile them up.
+    @Test func aDevicesThirdWaitEndsItsOldest() async throws {
+        let changes = ScopeChanges()
+        async let first = changes.wait(scope: "c:anna", device: "phone", timeout: .seconds(20)) { false }
+        try await LiveUpdateTests.waiting(1, on: changes)
+        async let second = changes.wait(scope: "c:anna", device: "phone", timeout: .seconds(20)) { false }
+        try await LiveUpdateTests.waiting(2, on: changes)
+        async let other = changes.wait(scope: "c:anna", device: "laptop", timeout: .seconds(20)) { false }
+        try await LiveUpdateTests.waiting(3, on: changes)
+        async let third = changes.wait(scope: "c:anna", device: "phone", timeout: .seconds(20)) { false }
+        #expect(try await first == .ended)
+        #expect(changes.waiting == 3)
+        changes.changed(["c:anna"])
+        let (a, b, c) = try await (second, other, third)
+        #expect([a, b, c] == [.changed, .changed, .changed])
     }
 
     @Test func aCheckThatFailsEndsTheWait() async throws {

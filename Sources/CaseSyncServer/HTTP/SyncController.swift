@@ -1,6 +1,7 @@
 import CaseSyncProtocol
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// The protocol's endpoints, with the limits of the HTTP side: rates per device and address, and
 /// the time a body may take.
@@ -86,7 +87,13 @@ struct SyncController {
             let seconds = try Self.integer("seconds", in: query)
             ServerMetrics.waiting.increment()
             defer { ServerMetrics.waiting.decrement() }
-            return try json(try await service.wait(cursor: query["cursor"].map(String.init), seconds: seconds, session: context.session!))
+            // The server stops only once its requests are answered: a stop answers every wait at once.
+            let answer = try await withGracefulShutdownHandler {
+                try await service.wait(cursor: query["cursor"].map(String.init), seconds: seconds, session: context.session!)
+            } onGracefulShutdown: { [changes = service.store.changes] in
+                changes.close()
+            }
+            return try json(answer)
         }
     }
 
