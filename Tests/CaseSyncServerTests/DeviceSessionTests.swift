@@ -305,18 +305,30 @@ struct DeviceSessionTests {
 /// The server serves HTTPS itself when given a certificate and key.
 @Suite("HTTPS")
 struct ServerTLSTests {
-    /// Runs a command; its standard output and exit status.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (output: String, status: Int32) {
+    /// Runs a command; its standard output and exit status. It is awaited, never waited for on a thread:
+    /// a blocked thread of the pool is one the in-process server under test cannot answer on (with two
+    /// cores, two such waits stalled every test until curl gave up).
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (output: String, status: Int32) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-run-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close() }
+        process.standardOutput = handle
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        return (String(decoding: try Data(contentsOf: output), as: UTF8.self), process.terminationStatus)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
@@ -325,7 +337,7 @@ struct ServerTLSTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (certificate, key) = (directory + "/cert.pem", directory + "/key.pem")
-        let made = try Self.run("/usr/bin/openssl", [
+        let made = try await Self.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
         ])
@@ -334,15 +346,15 @@ struct ServerTLSTests {
         let device = try await server.device(.citizen, name: "Anna")
         try await server.live(tls: .init(certificateChain: certificate, privateKey: key)) { url in
             #expect(url.scheme == "https")
-            let discovery = try Self.run("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", certificate, url.absoluteString + "/.well-known/casesync"])
+            let discovery = try await Self.run("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", certificate, url.absoluteString + "/.well-known/casesync"])
             #expect(discovery.status == 0 && discovery.output.contains("\"protocolVersions\""))
-            let pull = try Self.run("/usr/bin/curl", [
+            let pull = try await Self.run("/usr/bin/curl", [
                 "-sS", "--max-time", "10", "--cacert", certificate, "-H", "CaseSync-Protocol-Version: 1",
                 "-H", "Authorization: Bearer \(device.token)", url.absoluteString + "/sync/pull",
             ])
             #expect(pull.status == 0 && pull.output.contains("\"cursor\""))
             // Plain HTTP on the same port gets no answer.
-            let plain = try Self.run("/usr/bin/curl", ["-sS", "--max-time", "10", "http://127.0.0.1:\(url.port!)/.well-known/casesync"])
+            let plain = try await Self.run("/usr/bin/curl", ["-sS", "--max-time", "10", "http://127.0.0.1:\(url.port!)/.well-known/casesync"])
             #expect(plain.status != 0 && !plain.output.contains("protocolVersions"))
         }
         // A key that is not one is named.
