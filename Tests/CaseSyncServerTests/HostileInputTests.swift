@@ -180,7 +180,7 @@ struct HostileInputTests {
         let ids = Determinism()
         let environment = ClientEnvironment(
             now: { Timestamp(millisecondsSince1970: start + lead.withLock { $0 }) }, makeId: { ids.makeId() }, sleep: { _ in })
-        let transport = AnswerDropping(server.transport)
+        let transport = GatedTransport(server.transport)
         let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
         let phone = CaseSyncClient(database: try LocalDatabase.inMemory(), environment: environment)
         try await phone.login(serverURL: "http://test", code: invitation.code, deviceName: "phone", transport: transport)
@@ -189,9 +189,9 @@ struct HostileInputTests {
             fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
             submit: false)
         // The push is applied but every answer is lost: the filing stays in the outbox, applied on the server.
-        transport.dropping.withLock { $0 = true }
+        transport.dropAnswers(true)
         await #expect(throws: ClientError.self) { try await phone.sync(transport: transport) }
-        transport.dropping.withLock { $0 = false }
+        transport.dropAnswers(false)
         // Then the device's clock jumps an hour ahead, and the citizen edits.
         lead.withLock { $0 = 3_600_000 }
         try phone.edit(caseId: caseId, set: [.contactEmail: "anna@example.org"])
@@ -279,39 +279,5 @@ struct HostileInputTests {
                 return reason.contains("nested deeper")
             }
         }
-    }
-}
-
-/// A transport that, while `dropping`, lets pushes reach the server but loses every answer.
-final class AnswerDropping: SyncTransport {
-    let base: InProcessTransport
-    let dropping = Mutex(false)
-
-    init(_ base: InProcessTransport) { self.base = base }
-
-    func discover() async throws(SyncTransportError) -> DiscoveryResponse { try await base.discover() }
-    func authorities(ifNoneMatch version: String?) async throws(SyncTransportError) -> AuthorityRegister? {
-        try await base.authorities(ifNoneMatch: version)
-    }
-    func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse { try await base.redeem(request) }
-    func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
-        try await base.pull(cursor: cursor, limit: limit, token: token)
-    }
-    func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
-        try await base.pullPage(cursor: cursor, limit: limit, token: token)
-    }
-    func devices(token: String) async throws(SyncTransportError) -> DeviceList { try await base.devices(token: token) }
-    func revokeDevice(clientId: String, token: String) async throws(SyncTransportError) -> DeviceInfo {
-        try await base.revokeDevice(clientId: clientId, token: token)
-    }
-    func logout(token: String) async throws(SyncTransportError) -> DeviceInfo { try await base.logout(token: token) }
-    func exportAccount(token: String) async throws(SyncTransportError) -> AccountExport { try await base.exportAccount(token: token) }
-    func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
-        try await base.wait(cursor: cursor, seconds: seconds, token: token)
-    }
-    func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        let response = try await base.push(request, token: token)
-        if dropping.withLock({ $0 }) { throw .unreachable("the answer was lost") }
-        return response
     }
 }

@@ -96,14 +96,15 @@ extension RepairTests {
     }
 }
 
-/// The in-process transport with a network that can be held (pulls wait until released) or cut (pulls
-/// fail once a number of them went through).
+/// The in-process transport with a network that can be held (pulls wait until released), cut (pulls
+/// fail once a number of them went through), or lose the answers of pushes that reached the server.
 final class GatedTransport: SyncTransport {
     let base: InProcessTransport
     private struct State {
         var pulls = 0
         var allowed: Int?
         var held = false
+        var dropping = false
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
@@ -115,6 +116,8 @@ final class GatedTransport: SyncTransport {
     /// From now on, pulls fail once `count` more went through (nil: never).
     func allowPulls(_ count: Int?) { state.withLock { $0.allowed = count } }
     func hold() { state.withLock { $0.held = true } }
+    /// While on, pushes reach the server but their answers are lost.
+    func dropAnswers(_ on: Bool) { state.withLock { $0.dropping = on } }
     func release() {
         let waiting = state.withLock { state in
             state.held = false
@@ -174,6 +177,8 @@ final class GatedTransport: SyncTransport {
         try await base.wait(cursor: cursor, seconds: seconds, token: token)
     }
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        try await base.push(request, token: token)
+        let response = try await base.push(request, token: token)
+        if state.withLock({ $0.dropping }) { throw .unreachable("the answer was lost") }
+        return response
     }
 }
