@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpus from the protocol's vectors, plus hand-written edge cases.
 
-  Corpus/reader/  every request and response body of Protocol/vectors/*.json, placeholders filled in
-                  as the vectors' devices had them, and edge cases of JSON itself (FuzzReader)
+  Corpus/reader/  every request and response body of Protocol/vectors/*.json and each record a pull
+                  of them brings, placeholders filled in as the vectors' devices had them, and edge
+                  cases of JSON itself (FuzzReader)
   Corpus/push/    every push body of the vectors, with the placeholders FuzzPush fills in: CLIENT and
                   OFFICER for the citizen's and the officer's client id, CASE for the filed case,
                   NEWID for an id the pushing device may create; and edge cases of pushes (FuzzPush)
@@ -68,6 +69,12 @@ def from_vectors():
                     push[f"{path.stem}-{number:02}"] = push_text(as_text(body), officers, filed)
             if "body" in response:
                 reader[f"{path.stem}-{number:02}-response"] = reader_text(as_text(response["body"]), client_ids)
+                # Each record a pull brings, alone: what a device reads back from its store.
+                changes = response["body"].get("changes", []) if isinstance(response["body"], dict) else []
+                for index, change in enumerate(changes, start=1):
+                    if isinstance(change, dict) and isinstance(change.get("data"), dict):
+                        name = f"{path.stem}-{number:02}-record-{index:02}"
+                        reader[name] = reader_text(as_text(change["data"]), client_ids)
     return reader, push
 
 

@@ -6,13 +6,13 @@ import GRDB
 extension CaseSyncClient {
     /// The account's devices, as the server lists them.
     public func devices(transport: any SyncTransport) async throws -> DeviceList {
-        let token = try await database.writer.read { db in try Self.token(db) }
+        let token = try deviceToken()
         return try await calling { () async throws(SyncTransportError) in try await transport.devices(token: token) }
     }
 
     /// Everything the server holds about this account (GDPR): from the server, not this device's copy.
     public func exportAccount(transport: any SyncTransport) async throws -> AccountExport {
-        let token = try await database.writer.read { db in try Self.token(db) }
+        let token = try deviceToken()
         return try await calling { () async throws(SyncTransportError) in try await transport.exportAccount(token: token) }
     }
 
@@ -32,7 +32,7 @@ extension CaseSyncClient {
     /// is then signed out.)
     @discardableResult
     public func revokeDevice(clientId: String, transport: any SyncTransport, discardPending: Bool = false) async throws -> DeviceInfo {
-        let (token, account) = try await database.writer.read { db in (try Self.token(db), try Self.requireAccount(db)) }
+        let (token, account) = (try deviceToken(), try await database.writer.read { db in try Self.requireAccount(db) })
         // Shutting this device out strands what it has not sent, as logging out would.
         if clientId == account.clientId { try checkNothingUnsent(discarding: discardPending) }
         let device = try await calling { () async throws(SyncTransportError) in try await transport.revokeDevice(clientId: clientId, token: token) }
@@ -49,7 +49,7 @@ extension CaseSyncClient {
         let account = try await database.writer.read { db in try Self.requireAccount(db) }
         try checkNothingUnsent(discarding: discardPending)
         if account.signedOut == nil {
-            let token = try await database.writer.read { db in try Self.token(db) }
+            let token = try deviceToken()
             do {
                 _ = try await calling { () async throws(SyncTransportError) in try await transport.logout(token: token) }
             } catch let error as ClientError where error.code == .signedOut {
@@ -57,6 +57,7 @@ extension CaseSyncClient {
             }
         }
         try await database.writer.write { db in try LocalDatabase.forgetAccount(db, profile: true) }
+        try database.tokens.delete()
     }
 
     /// Refuses to drop edits this device never sent, or the refused ones it still shows, unless told to.

@@ -78,7 +78,7 @@ extension CaseSyncClient {
     private func visibleCase(_ db: Database, caseId: String) throws -> VersionedCase {
         let account = try Self.requireAccount(db)
         let rebased = try Self.rebased(
-            db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength)
+            db, caseId: caseId, actor: Self.actor(account), maxTextLength: maxTextLength)
         guard let visible = rebased.result.visible else {
             throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
         }
@@ -97,7 +97,7 @@ extension CaseSyncClient {
         let now = environment.now()
         let isDeadlineChange = if case .deadline = operation { true } else { false }
         let rebased = try Self.rebased(
-            db, caseId: caseId, actor: actor, now: now, maxTextLength: maxTextLength, withEvents: isDeadlineChange)
+            db, caseId: caseId, actor: actor, maxTextLength: maxTextLength, withEvents: isDeadlineChange)
         var clock = try Self.clock(db, account: account)
         let clockNow = try Self.clockTime(db, now: now)
         // The edit must sort after every write this device has seen of the case.
@@ -128,5 +128,6 @@ extension CaseSyncClient {
         try db.execute(
             sql: "UPDATE account SET next_mutation_id = ?, hlc = ?",
             arguments: [mutation.mutationId + 1, clock.last.description])
+        try refreshCaseIndex(db)
     }
 }

@@ -17,9 +17,8 @@ extension CaseSyncClient {
     /// Waits at most `seconds` for the server to say this device's scope changed past its cursor: true
     /// when it did (at once, if it has already).
     public func waitForChanges(transport: any SyncTransport, seconds: Int = WaitRules.defaultSeconds) async throws -> Bool {
-        let (cursor, token) = try await database.writer.read { db in
-            (try String.fetchOne(db, sql: "SELECT cursor FROM account"), try Self.token(db))
-        }
+        let token = try deviceToken()
+        let cursor = try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM account") }
         do {
             return try await transport.wait(cursor: cursor, seconds: seconds, token: token).changed
         } catch {

@@ -8,7 +8,12 @@ import GRDB
 extension CaseSyncClient {
     /// The case list (as `cases()`).
     public func observeCases() -> AsyncThrowingStream<[LocalCase], any Error> {
-        observe { db in try cases(db) }
+        observe { db in try Self.casePage(db, CaseQuery()).cases }
+    }
+
+    /// A page of cases as a screen shows it (as `cases(_:)`): filtered, in order, counted.
+    public func observeCases(_ query: CaseQuery) -> AsyncThrowingStream<CasePage, any Error> {
+        observe { db in try Self.casePage(db, query) }
     }
 
     /// One case in full (as `detail(caseId:)`): its timeline, messages, deadlines' inputs, pending
@@ -24,6 +29,9 @@ extension CaseSyncClient {
 
     /// The values of `read`, now and after every committed change to the tables it read.
     func observe<T: Sendable>(_ read: @escaping @Sendable (Database) throws -> T) -> AsyncThrowingStream<T, any Error> {
+        // Every write of this library keeps the case index current; one from before (or built by other
+        // rules) is brought up to date first.
+        do { try refreshCaseIndex() } catch { return AsyncThrowingStream { $0.finish(throwing: error) } }
         // A screen wants the latest value, not every one a long pull went through.
         let values = ValueObservation.tracking(read).values(in: database.writer, bufferingPolicy: .bufferingNewest(1))
         return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in

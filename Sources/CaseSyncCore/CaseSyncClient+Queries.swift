@@ -8,32 +8,34 @@ extension CaseSyncClient {
     /// Every case this device shows (pulled ones with pending edits rebased, and ones filed here),
     /// newest change first.
     public func cases() throws -> [LocalCase] {
-        try database.writer.read { db in try cases(db) }
+        try cases(CaseQuery()).cases
     }
 
-    func cases(_ db: Database) throws -> [LocalCase] {
-        do {
-            let account = try Self.requireAccount(db)
-            let actor = Self.actor(account)
-            let now = environment.now()
-            var byId = Dictionary(uniqueKeysWithValues: try LocalDatabase.serverCases(db).map { ($0.record.id, $0) })
-            let pendingByCase = Dictionary(grouping: try LocalDatabase.pending(db), by: \.mutation.caseId)
-            var result: [LocalCase] = []
-            let conflicts = pendingByCase.isEmpty ? [:] : try LocalDatabase.conflictsById(db)
-            for (caseId, pending) in pendingByCase {
-                let server = byId.removeValue(forKey: caseId)
-                let rebased = PendingRebase.rebase(
-                    server: server, pending: pending.map(\.mutation), actor: actor, now: now, conflicts: conflicts,
-                    maxTextLength: maxTextLength)
-                if let visible = rebased.visible {
-                    result.append(LocalCase(record: visible.record, serverVersion: server?.version, pendingCount: pending.count))
-                }
-            }
-            for server in byId.values {
-                result.append(LocalCase(record: server.record, serverVersion: server.version, pendingCount: 0))
-            }
-            return result.sorted { ($0.record.updatedAt, $0.id) > ($1.record.updatedAt, $1.id) }
+    /// A page of the cases this device shows, as a screen asks for it (filtered, in order, counted),
+    /// read from the device's case index.
+    public func cases(_ query: CaseQuery) throws -> CasePage {
+        try refreshCaseIndex()
+        return try database.writer.read { db in try Self.casePage(db, query) }
+    }
+
+    static func casePage(_ db: Database, _ query: CaseQuery) throws -> CasePage {
+        _ = try requireAccount(db)
+        return try CaseIndex.page(db, query)
+    }
+
+    /// Brings the case index up to date if a write left cases to recompute (every write of this library
+    /// does so itself; this catches an index built by other rules, or a database changed elsewhere).
+    func refreshCaseIndex() throws {
+        let stale = try database.writer.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM case_list_dirty) OR NOT EXISTS (SELECT 1 FROM case_list_state WHERE version = ?)",
+                arguments: [CaseIndex.version]) ?? false
         }
+        if stale { try database.writer.write { db in try refreshCaseIndex(db) } }
+    }
+
+    func refreshCaseIndex(_ db: Database) throws {
+        try CaseIndex.refresh(db, now: environment.now(), maxTextLength: maxTextLength)
     }
 
     /// One case in full: its visible state, timeline, messages (pending ones last), pending edits with
@@ -46,7 +48,7 @@ extension CaseSyncClient {
         do {
             let account = try Self.requireAccount(db)
             let rebased = try Self.rebased(
-                db, caseId: caseId, actor: Self.actor(account), now: environment.now(), maxTextLength: maxTextLength,
+                db, caseId: caseId, actor: Self.actor(account), maxTextLength: maxTextLength,
                 withEvents: true)
             guard let visible = rebased.result.visible else {
                 throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
@@ -75,21 +77,26 @@ extension CaseSyncClient {
     }
 
     /// Every case this device shows with its deadlines, most urgent first (overdue, then fewest days left;
-    /// paused, decided and closed cases last).
-    public func deadlineOverview(today: CalendarDate? = nil) throws -> [(case: LocalCase, deadlines: CaseDeadlines)] {
+    /// paused, decided and closed cases last); with `query`, the page of it that a screen asks for (its
+    /// order is always urgency).
+    public func deadlineOverview(
+        _ query: CaseQuery = CaseQuery(), today: CalendarDate? = nil
+    ) throws -> [(case: LocalCase, deadlines: CaseDeadlines)] {
         let day = today ?? self.today
-        let all = try cases()
+        var query = query
+        query.order = .mostUrgent
+        let page = try cases(query).cases
+        let ids = page.filter { $0.pendingCount == 0 }.map(\.id)
         let events = try database.writer.read { db in
-            Dictionary(grouping: try LocalDatabase.records(db, type: .event, as: TimelineEvent.self), by: \.caseId)
+            Dictionary(grouping: try LocalDatabase.events(db, caseIds: ids), by: \.caseId)
         }
-        return try all.map { local in
+        return try page.map { local in
             // A case with edits not yet synced may have a pending deadline change: read it in full.
             let deadlines = local.pendingCount > 0
                 ? try deadlines(caseId: local.id, today: day)
                 : CaseDeadlines(record: local.record, events: events[local.id] ?? [], today: day)
             return (local, deadlines)
         }
-        .sorted { ($0.deadlines.urgency, $0.case.id) < ($1.deadlines.urgency, $1.case.id) }
     }
 
     /// Finds the one case whose id starts with `prefix` (ids are long; people type the first characters).
@@ -98,11 +105,16 @@ extension CaseSyncClient {
         guard needle.count >= 4 else {
             throw ClientError(.invalidInput, "give at least the first 4 characters of the case id; see: casesync list")
         }
-        let matches = try cases().map(\.id).filter { $0.hasPrefix(needle) }
+        try refreshCaseIndex()
+        let matches = try database.writer.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM case_list WHERE id >= ? AND id < ? ORDER BY id LIMIT 10",
+                arguments: [needle, needle + "\u{10FFFF}"])
+        }
         switch matches.count {
         case 1: return matches[0]
         case 0: throw ClientError(.notFound, "no case on this device starts with \(prefix); see: casesync list")
-        default: throw ClientError(.ambiguous, "\(matches.count) cases start with \(prefix); give more characters")
+        default: throw ClientError(.ambiguous, "\(matches.count == 10 ? "10 or more" : "\(matches.count)") cases start with \(prefix); give more characters")
         }
     }
 

@@ -69,8 +69,9 @@ extension CaseSyncClient {
     func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
         var corrected = false
         while true {
-            let (account, token, batch) = try await database.writer.read { db in
-                (try Self.requireAccount(db), try Self.token(db),
+            let token = try deviceToken()
+            let (account, batch) = try await database.writer.read { db in
+                (try Self.requireAccount(db),
                  try Row.fetchAll(db, sql: "SELECT body FROM outbox ORDER BY mutation_id LIMIT ?", arguments: [pushBatchSize])
                     .map { try LocalDatabase.decoder.decode(Mutation.self, from: $0["body"] as Data) })
             }
@@ -108,6 +109,7 @@ extension CaseSyncClient {
                     }
                     try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])
                 }
+                try refreshCaseIndex(db)
             }
             report.pushed += batch.count
             for outcome in response.outcomes {
@@ -127,7 +129,8 @@ extension CaseSyncClient {
         // While a page is applied, the next one is already on its way (the cursor for it is in the page).
         var prefetch: Task<RawPullResponse, any Error>?
         defer { prefetch?.cancel() }
-        let token = try await database.writer.read { db in try Self.token(db) }
+        let token = try deviceToken()
+        var indexed = ContinuousClock.now
         while true {
             let page: RawPullResponse
             do {
@@ -151,9 +154,15 @@ extension CaseSyncClient {
                 prefetch = Task { try await self.fetchPage(transport: transport, cursor: cursor, token: token) }
             }
             let repairOnMismatch = !repairing
+            // The case index follows at least once a second (and with the last page): a case a long pull
+            // touches on several pages is indexed once.
+            let index = !page.hasMore || ContinuousClock.now - indexed > .seconds(1)
             let mismatch = try await database.writer.write { db in
-                try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
+                let mismatch = try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
+                if index { try refreshCaseIndex(db) }
+                return mismatch
             }
+            if index { indexed = ContinuousClock.now }
             report.pages += 1
             report.pulled += page.changes.count
             if mismatch {
@@ -257,10 +266,9 @@ extension CaseSyncClient {
     /// The type, version and seq this device holds for each of `ids` (one query per page).
     static func heldVersions(_ db: Database, ids: [String]) throws -> [String: (type: RecordType, version: Int64, seq: Int64)] {
         var held: [String: (type: RecordType, version: Int64, seq: Int64)] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 10_000).map({ ids[$0..<min($0 + 10_000, ids.count)] }) {
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        try LocalDatabase.inChunks(ids, size: 10_000) { chunk, marks in
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT id, type, version, seq FROM records WHERE id IN (\(marks))", arguments: StatementArguments(Array(chunk)))
+                db, sql: "SELECT id, type, version, seq FROM records WHERE id IN (\(marks))", arguments: StatementArguments(chunk))
             while let row = try rows.next() {
                 if let type = RecordType(rawValue: row[1]) { held[row[0]] = (type, row[2], row[3]) }
             }

@@ -68,13 +68,14 @@ public struct CaseSyncClient: Sendable {
             try db.execute(
                 sql: """
                     INSERT INTO account (id, server_url, token, client_id, account_id, role, authority_id, display_name)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (1, ?, '', ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    serverURL, response.token, response.clientId, response.account.id, response.account.role.rawValue,
+                    serverURL, response.clientId, response.account.id, response.account.role.rawValue,
                     response.account.authorityId, response.account.displayName,
                 ])
         }
+        try database.tokens.write(response.token)
         guard let account = try account() else { throw ClientError(.notLoggedIn, "login was not stored") }
         // The register, so that filing can be checked offline; a failure here is mended by a later sync.
         do {
@@ -109,8 +110,9 @@ public struct CaseSyncClient: Sendable {
         return account
     }
 
-    static func token(_ db: Database) throws -> String {
-        guard let token = try String.fetchOne(db, sql: "SELECT token FROM account WHERE id = 1") else {
+    /// This device's token, from its token store.
+    func deviceToken() throws -> String {
+        guard let token = try database.tokens.read(), try account() != nil else {
             throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
         }
         return token

@@ -9,12 +9,12 @@ extension LocalDatabase {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT version, body FROM records WHERE id = ? AND type = 'case'"), arguments: [id])
         else { return nil }
-        return VersionedCase(record: try decoder.decode(CaseRecord.self, from: row["body"] as Data), version: row["version"])
+        return VersionedCase(record: try CaseRecord(json: row["body"]), version: row["version"])
     }
 
     static func serverCases(_ db: Database) throws -> [VersionedCase] {
         try Row.fetchAll(db, sql: "SELECT version, body FROM records WHERE type = 'case'").map {
-            VersionedCase(record: try decoder.decode(CaseRecord.self, from: $0["body"] as Data), version: $0["version"])
+            VersionedCase(record: try CaseRecord(json: $0["body"]), version: $0["version"])
         }
     }
 
@@ -45,6 +45,26 @@ extension LocalDatabase {
         return try rows.map { try decoder.decode(T.self, from: $0["body"] as Data) }
     }
 
+    /// The timeline events of the cases `caseIds`, in sequence order.
+    static func events(_ db: Database, caseIds: [String]) throws -> [TimelineEvent] {
+        var result: [TimelineEvent] = []
+        try inChunks(caseIds) { chunk, marks in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT body FROM records WHERE case_id IN (\(marks)) AND type = 'event' ORDER BY seq",
+                arguments: StatementArguments(chunk))
+            result += try rows.map { try TimelineEvent(json: $0["body"]) }
+        }
+        return result
+    }
+
+    /// Calls `body` with each run of at most `size` of `ids` and the `?,?,…` of its IN list.
+    static func inChunks(_ ids: [String], size: Int = 500, _ body: (_ chunk: [String], _ marks: String) throws -> Void) rethrows {
+        for start in stride(from: 0, to: ids.count, by: size) {
+            let chunk = Array(ids[start..<min(start + size, ids.count)])
+            try body(chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
+    }
+
     static func conflictsById(_ db: Database, caseId: String? = nil) throws -> [String: ConflictRecord] {
         let all = try records(db, type: .conflict, caseId: caseId, as: ConflictRecord.self)
         return Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
@@ -73,7 +93,7 @@ extension CaseSyncClient {
     /// The case as this device shows it, with the predictions for its pending mutations. Its timeline is
     /// read when asked for or when a pending deadline change needs it to be predicted (empty otherwise).
     static func rebased(
-        _ db: Database, caseId: String, actor: MutationActor, now: Timestamp, maxTextLength: Int, withEvents: Bool = false
+        _ db: Database, caseId: String, actor: MutationActor, maxTextLength: Int, withEvents: Bool = false
     ) throws -> (server: VersionedCase?, pending: [PendingMutation], result: PendingRebase.Result, events: [TimelineEvent]) {
         let server = try LocalDatabase.serverCase(db, id: caseId)
         var pending = try LocalDatabase.pending(db, caseId: caseId)
@@ -81,7 +101,7 @@ extension CaseSyncClient {
         // Records come in server sequence order, which is the order things happened on the server.
         let events = needsEvents ? try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self) : []
         let result = PendingRebase.rebase(
-            server: server, pending: pending.map(\.mutation), actor: actor, now: now,
+            server: server, pending: pending, actor: actor,
             conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength, events: events)
         for index in pending.indices { pending[index].predicted = result.predictions[index] }
         return (server, pending, result, events)

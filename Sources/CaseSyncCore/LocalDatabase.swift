@@ -10,12 +10,17 @@ public struct LocalDatabase: Sendable {
     let syncLock: SyncLock
     /// Overlapping sync calls in this process share runs.
     let syncJoiner = SyncJoiner()
+    /// Where the device's token is kept (not in the database).
+    public let tokens: any TokenStore
 
-    /// Opens (creating if needed, readable by this user only: it holds the device token) the database
-    /// file at `path` and migrates it.
-    public init(path: String) throws {
+    /// Opens (creating if needed, readable by this user only: it holds personal data) the database file
+    /// at `path` and migrates it. The token goes to `tokens`; by default a file beside the database
+    /// (`<path>.token`, mode 0600).
+    public init(path: String, tokens: (any TokenStore)? = nil) throws {
         try OwnerOnlyFiles.prepareDatabase(at: path)
-        try self.init(writer: DatabasePool(path: path, configuration: Self.configuration()), syncLock: SyncLock(path: path + ".sync-lock"))
+        try self.init(
+            writer: DatabasePool(path: path, configuration: Self.configuration()), syncLock: SyncLock(path: path + ".sync-lock"),
+            tokens: tokens ?? FileTokenStore(path: path + ".token"))
     }
 
     /// How a device's database file is opened (public so that the benchmark's SQLite floor opens it alike).
@@ -33,14 +38,20 @@ public struct LocalDatabase: Sendable {
     }
 
     /// An in-memory database, for tests.
-    public static func inMemory() throws -> LocalDatabase {
-        try LocalDatabase(writer: DatabaseQueue())
+    public static func inMemory(tokens: any TokenStore = MemoryTokenStore()) throws -> LocalDatabase {
+        try LocalDatabase(writer: DatabaseQueue(), tokens: tokens)
     }
 
-    init(writer: any DatabaseWriter, syncLock: SyncLock = SyncLock(path: nil)) throws {
+    init(writer: any DatabaseWriter, syncLock: SyncLock = SyncLock(path: nil), tokens: any TokenStore) throws {
         self.writer = writer
         self.syncLock = syncLock
+        self.tokens = tokens
         try Self.migrator.migrate(writer)
+        // A device from before the token store kept its token in the database: it moves to the store.
+        if let token = try writer.read({ db in try String.fetchOne(db, sql: "SELECT token FROM account WHERE token <> ''") }) {
+            try tokens.write(token)
+            try writer.write { db in try db.execute(sql: "UPDATE account SET token = ''") }
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -143,6 +154,9 @@ public struct LocalDatabase: Sendable {
                     ALTER TABLE account ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE account ADD COLUMN repairing INTEGER NOT NULL DEFAULT 0;
                     """)
+        }
+        migrator.registerMigration("v8: the index of cases that screens read") { db in
+            try db.execute(sql: CaseIndex.schema)
         }
         return migrator
     }

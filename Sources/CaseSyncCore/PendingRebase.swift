@@ -16,15 +16,17 @@ public enum PendingRebase {
     }
 
     public static func rebase(
-        server: VersionedCase?, pending: [Mutation], actor: MutationActor, now: Timestamp,
+        server: VersionedCase?, pending: [PendingMutation], actor: MutationActor,
         conflicts: [String: ConflictRecord], maxTextLength: Int, events: [TimelineEvent] = []
     ) -> Result {
         var state = server
         var predictions: [MutationOutcome] = []
         var messages: [CaseMessage] = []
         var added: [TimelineEvent] = []
-        for mutation in pending {
-            var context = ApplyContext(now: now, maxTextLength: maxTextLength, makeId: { "pending" })
+        for edit in pending {
+            let mutation = edit.mutation
+            // Each edit shows as made when it was made (its times do not move each time the case is read).
+            var context = ApplyContext(now: edit.createdAt, maxTextLength: maxTextLength, makeId: { "pending" })
             if case .resolveConflict(let id, _) = mutation.operation {
                 context.conflict = conflicts[id]
                 context.conflictRaisedBy = actor.role

@@ -87,31 +87,64 @@ struct New: AsyncParsableCommand {
     }
 }
 
-struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the cases on this device.")
-    @OptionGroup var home: HomeOptions
+/// Which cases a listing shows: a status, an authority, words to find, how many.
+struct CaseFilterOptions: ParsableArguments {
     @Option(help: "Only cases with this status (\(CaseStatus.allCases.map(\.rawValue).joined(separator: ", "))).")
     var status: String?
-    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Only cases filed with this authority (its id, e.g. gm0344).") var authority: String?
+    @Option(help: "Only cases whose id, decision reference or title contain these words.") var search: String?
+    @Option(help: "Show at most this many cases (default: \(Self.defaultLimit) on screen, all with --json; 0: all).")
+    var limit: Int?
+
+    static let defaultLimit = 50
 
     func validate() throws {
         if let status, CaseStatus(rawValue: status) == nil {
             throw ValidationError("--status must be one of \(CaseStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 (all) or more") }
     }
+
+    func query(json: Bool, order: CaseQuery.Order) -> CaseQuery {
+        let limit = limit ?? (json ? 0 : Self.defaultLimit)
+        return CaseQuery(
+            status: status.flatMap(CaseStatus.init), authorityId: authority, search: search, order: order,
+            limit: limit == 0 ? nil : limit)
+    }
+
+    /// What to print under a table: how many of how many, and how to see the rest.
+    func footer(shown: Int, total: Int, noun: String) -> String? {
+        guard shown < total else { return nil }
+        return "\(shown) of \(total) \(noun) shown; --limit \(min(total, max(shown * 4, 200))) (or 0 for all) shows more, --search or --status fewer."
+    }
+
+    /// What to say when nothing matches.
+    var nothingFound: String {
+        status == nil && authority == nil && search == nil
+            ? "No cases yet. File one with: casesync new objection --help"
+            : "No case on this device matches; see every case with: casesync list"
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the cases on this device, newest change first.")
+    @OptionGroup var home: HomeOptions
+    @OptionGroup var filter: CaseFilterOptions
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         try await reporting {
-            let cases = try home.client().cases().filter { status == nil || $0.record.status.rawValue == status }
-            if json { return try printJSON(cases) }
-            if cases.isEmpty { return print("No cases yet. File one with: casesync new objection --help") }
+            let page = try home.client().cases(filter.query(json: json, order: .recentlyChanged))
+            if json { return try printJSON(page.cases) }
+            if page.cases.isEmpty { return print(filter.nothingFound) }
             print(table(
                 ["CASE", "STATUS", "AUTHORITY", "TITLE", "SYNC"],
-                cases.map {
+                page.cases.map {
                     [short($0.id), $0.record.status.rawValue, $0.record.authorityId,
                      String(($0.field(.title) ?? "").prefix(40)),
                      $0.pendingCount > 0 ? "\($0.pendingCount) pending" : "synced"]
                 }))
+            if let footer = filter.footer(shown: page.cases.count, total: page.total, noun: "cases") { print(footer) }
         }
     }
 }

@@ -8,6 +8,7 @@ struct Deadlines: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every case's statutory deadline, most urgent first, with the rule it comes from. Works offline.")
     @OptionGroup var home: HomeOptions
+    @OptionGroup var filter: CaseFilterOptions
     @Option(help: "Measure against this day (YYYY-MM-DD) instead of today.") var on: String?
     @Flag(help: "Print JSON.") var json = false
 
@@ -17,9 +18,11 @@ struct Deadlines: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let overview = try home.client().deadlineOverview(today: on.flatMap(CalendarDate.init))
+            let client = try home.client()
+            let query = filter.query(json: json, order: .mostUrgent)
+            let overview = try client.deadlineOverview(query, today: on.flatMap(CalendarDate.init))
             if json { return try printJSON(overview.map { DeadlineSummary(case: $0.case, deadlines: $0.deadlines) }) }
-            if overview.isEmpty { return print("No cases yet. File one with: casesync new objection --help") }
+            if overview.isEmpty { return print(filter.nothingFound) }
             print(table(
                 ["CASE", "STATUS", "DEADLINE", "STANDING", "TITLE"],
                 overview.map { item in
@@ -28,6 +31,13 @@ struct Deadlines: AsyncParsableCommand {
                     return [short(item.case.id), item.case.record.status.rawValue, day.map(String.init(describing:)) ?? "—",
                             describeStanding(deadlines), String((item.case.field(.title) ?? "").prefix(40))]
                 }))
+            if overview.count == query.limit {
+                var counting = query
+                counting.limit = 0
+                if let footer = filter.footer(shown: overview.count, total: try client.cases(counting).total, noun: "cases") {
+                    print(footer)
+                }
+            }
         }
     }
 }

@@ -39,6 +39,15 @@ enum ReaderAgreement {
             for index in written.changes.indices where written.changes[index].deleted { written.changes[index].data = nil }
             check((try? RawPullResponse(json: page.jsonBytes)) == written, "a pull page does not read back from its own JSON")
         }
+        // Records a device reads from its own store (as the server sent them).
+        if let record = try? CaseRecord(json: data) {
+            check(valid, "CaseRecord(json:) accepts what validate refuses")
+            check((try? JSONDecoder().decode(CaseRecord.self, from: data)) == record, "JSONDecoder reads the case record differently")
+        }
+        if let event = try? TimelineEvent(json: data) {
+            check(valid, "TimelineEvent(json:) accepts what validate refuses")
+            check((try? JSONDecoder().decode(TimelineEvent.self, from: data)) == event, "JSONDecoder reads the timeline event differently")
+        }
         // Messages off the sync path, decoded by `WireCoding.decode` (the strict check, then JSONDecoder).
         check(roundTrips(RedeemRequest.self, bytes, valid), "a RedeemRequest does not round-trip")
         check(roundTrips(RedeemResponse.self, bytes, valid), "a RedeemResponse does not round-trip")

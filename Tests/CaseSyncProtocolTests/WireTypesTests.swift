@@ -19,6 +19,27 @@ struct WireTypesTests {
         }
     }
 
+    @Test func recordsReadWithoutFoundationAsFoundationReadsThem() throws {
+        let record = CaseRecord(
+            id: "5f0c1e2a-0000-4000-8000-00000000c001", kind: .objection, authorityId: "gm0344", citizenId: "c1", status: .received,
+            fields: ["title": "Parking \u{201C}fine\u{201D}\n", "contactEmail": "anna@example.org"],
+            clocks: ["contactEmail": HLCTimestamp(millis: 1_772_442_000_001, counter: 3, node: "gpfkvv3o55aqqjc3")],
+            createdAt: Timestamp(millisecondsSince1970: 1_772_442_000_000), updatedAt: Timestamp(millisecondsSince1970: 1_772_442_000_999))
+        let events = [
+            TimelineEvent(id: "e1", caseId: record.id, type: .created, at: record.createdAt, actorRole: .citizen),
+            TimelineEvent(
+                id: "e2", caseId: record.id, type: .postponed, at: record.updatedAt, actorRole: .officer, actorName: "Officer",
+                status: .received, note: "more time", weeks: 6, consent: true, effectiveDate: CalendarDate("2026-03-02")),
+        ]
+        let encoder = WireCoding.encoder()
+        #expect(try CaseRecord(json: encoder.encode(record)) == record)
+        for event in events { #expect(try TimelineEvent(json: encoder.encode(event)) == event) }
+        // What a later version adds is skipped; what the record needs must be there.
+        #expect(try CaseRecord(json: Data(#"{"later":{"x":[1]},"#.utf8) + encoder.encode(record).dropFirst()) == record)
+        #expect(throws: JSONReadError.self) { try CaseRecord(json: Data(#"{"id":"a","kind":"objection"}"#.utf8)) }
+        #expect(throws: JSONReadError.self) { try TimelineEvent(json: Data(#"{"id":"a","caseId":"b","type":"lunch","at":"2026-03-02T09:30:00.000Z","actorRole":"citizen"}"#.utf8)) }
+    }
+
     @Test(arguments: ["2026-02-29", "2026-13-01", "2026-1-01", "yesterday", "2026-03-02T10:00:00Z"])
     func invalidDatesAreRefused(text: String) {
         #expect(CalendarDate(text) == nil)

@@ -134,7 +134,33 @@ struct MigrationTests {
         }
         #expect(applied == ["v1: account, records, outbox, dead letters", "v2: running checksum of the pulled state", "v3: the correction of this device's clock by the server's", "v4: the server's register of authorities, for use offline",
             "v5: the sender block of the citizen's letters (kept on this device only)", "v6: a device the server no longer accepts", "v7: a re-pull that keeps the cases readable",
+            "v8: the index of cases that screens read",
         ])
         #expect(existing == tables)
+    }
+
+    @Test func aTokenKeptInTheDatabaseMovesToTheTokenFile() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent("casesync.sqlite").path
+        _ = try LocalDatabase(path: path)
+        // A device as an earlier version left it: its token in the account's row.
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                INSERT INTO account (id, server_url, token, client_id, account_id, role, display_name)
+                VALUES (1, 'http://127.0.0.1:8080', 'secret-token', 'client', 'account', 'citizen', 'Anna')
+                """)
+        }
+        let database = try LocalDatabase(path: path)
+        #expect(try database.tokens.read() == "secret-token")
+        #expect(try DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "SELECT token FROM account") } == "")
+        let mode = try FileManager.default.attributesOfItem(atPath: path + ".token")[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        // Replaced whole, and forgotten.
+        try database.tokens.write("another")
+        #expect(try FileTokenStore(path: path + ".token").read() == "another")
+        try database.tokens.delete()
+        try database.tokens.delete()
+        #expect(try database.tokens.read() == nil)
     }
 }

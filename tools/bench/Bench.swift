@@ -150,9 +150,28 @@ struct Seed: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option var cases = 100_000
     @Option var authority = "gm0344"
+    @Flag(help: "Cases as an officer's desk has them: decisions of many days, some tax assessments and committees, some drafts and withdrawals (for screens).")
+    var varied = false
 
     func run() async throws {
         try await server.withLogin { transport, device in try await seed(transport, device) }
+    }
+
+    /// The fields of the `index`th case, and the status it is moved to after filing.
+    private func make(_ index: Int) -> (fields: [String: String], then: CaseStatus?) {
+        var fields = [
+            "title": "Parking fine \(index)", "grounds": "Grounds of objection number \(index): the permit was valid.",
+            "decisionReference": "PT-2026-\(index)", "decisionDate": "2026-03-02",
+        ]
+        guard varied else { return (fields, .submitted) }
+        fields["decisionDate"] = CalendarDate(daysSince1970: CalendarDate("2026-01-05")!.daysSince1970 + index % 150).description
+        if index % 3 == 0 { fields["decisionType"] = "municipal_tax" }
+        if index % 7 == 0 { fields["title"] = "Building permit \(index)" }
+        switch index % 20 {
+        case 0: return (fields, nil)
+        case 1: return (fields, .withdrawn)
+        default: return (fields, .submitted)
+        }
     }
 
     private func seed(_ transport: any SyncTransport, _ device: RedeemResponse) async throws {
@@ -165,15 +184,22 @@ struct Seed: AsyncParsableCommand {
             for index in 0..<count {
                 let id = CreatedId.make(from: UUID().uuidString.lowercased(), clientId: device.clientId)
                 let clock = HLCTimestamp(millis: 1_772_443_800_000 + next, counter: 0, node: device.clientId)
+                let (fields, then) = make(made + index)
                 list.append(Mutation(
                     mutationId: next, caseId: id, baseVersion: nil, hlc: clock,
-                    operation: .create(NewCase(kind: .objection, authorityId: authority, fields: [
-                        "title": "Parking fine \(made + index)", "grounds": "Grounds of objection number \(made + index): the permit was valid.",
-                        "decisionReference": "PT-2026-\(made + index)", "decisionDate": "2026-03-02",
-                    ]))))
-                list.append(Mutation(
-                    mutationId: next + 1, caseId: id, baseVersion: 1, hlc: clock, operation: .transition(StatusTransition(to: .submitted))))
-                next += 2
+                    operation: .create(NewCase(kind: .objection, authorityId: authority, fields: fields))))
+                next += 1
+                if let then {
+                    if then == .withdrawn {
+                        list.append(Mutation(
+                            mutationId: next, caseId: id, baseVersion: 1, hlc: clock, operation: .transition(StatusTransition(to: .submitted))))
+                        next += 1
+                    }
+                    list.append(Mutation(
+                        mutationId: next, caseId: id, baseVersion: then == .withdrawn ? 2 : 1, hlc: clock,
+                        operation: .transition(StatusTransition(to: then))))
+                    next += 1
+                }
             }
             _ = try await transport.push(PushRequest(clientId: device.clientId, mutations: list), token: device.token)
             made += count
@@ -186,6 +212,7 @@ struct Seed: AsyncParsableCommand {
 struct InitialSync: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option var pageSize = 5_000
+    @Flag(help: "Then time the queries of an app's screens on the synced device.") var screens = false
 
     func run() async throws {
         let directory = try scratchDirectory()
@@ -203,6 +230,35 @@ struct InitialSync: AsyncParsableCommand {
             "changes": Double(result.pulled), "cases": Double(cases), "pages": Double(result.pages), "seconds": elapsed,
             "per_second": Double(result.pulled) / elapsed,
         ])
+        if screens { try measureScreens(client) }
+    }
+
+    /// Each query an app's screen makes, run 21 times on the device just synced: median and slowest.
+    private func measureScreens(_ client: CaseSyncClient) throws {
+        let sample = try client.cases(CaseQuery(limit: 1)).cases[0].id
+        let queries: [(String, () throws -> Int)] = [
+            ("list_page", { try client.cases(CaseQuery(limit: 50)).cases.count }),
+            ("urgent_page", { try client.deadlineOverview(CaseQuery(limit: 50)).count }),
+            ("status_urgent_page", { try client.cases(CaseQuery(status: .withdrawn, order: .mostUrgent, limit: 50)).cases.count }),
+            ("authority_status_page", { try client.cases(CaseQuery(status: .submitted, authorityId: "gm0344", limit: 50)).cases.count }),
+            ("search_reference", { try client.cases(CaseQuery(search: "PT-2026-4242", limit: 50)).cases.count }),
+            ("search_title_words", { try client.cases(CaseQuery(search: "building 77", order: .mostUrgent, limit: 50)).cases.count }),
+            ("search_nothing", { try client.cases(CaseQuery(search: "no such words", limit: 50)).cases.count }),
+            ("case_by_prefix", { try client.caseId(matching: String(sample.prefix(8))) == sample ? 1 : 0 }),
+            ("whole_list", { try client.cases().count }),
+            ("whole_deadline_overview", { try client.deadlineOverview().count }),
+        ]
+        for (name, query) in queries {
+            var times: [Double] = []
+            var rows = 0
+            for _ in 0..<(name.hasPrefix("whole") ? 3 : 21) {
+                let start = ContinuousClock.now
+                rows = try query()
+                times.append(seconds(since: start) * 1000)
+            }
+            times.sort()
+            report("screen_\(name)", ["rows": Double(rows), "median_ms": times[times.count / 2], "max_ms": times.last!])
+        }
     }
 }
 

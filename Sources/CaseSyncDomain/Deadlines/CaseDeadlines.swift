@@ -44,6 +44,20 @@ public struct CaseDeadlines: Sendable, Hashable {
         }
     }
 
+    /// The order of `urgency` without the day it is measured on, so that a device can keep it in an index:
+    /// the day the decision period ends for a running or overdue period (earliest first), then paused
+    /// cases, then the rest. Cases compare alike by either (the period's end does not move with the day
+    /// unless it is paused, and paused cases sort together).
+    public var urgencyOrder: Int {
+        switch standing {
+        case .running, .overdue: decisionPeriod.map { $0.end.daysSince1970 } ?? Self.lastOrder
+        case .paused: Self.lastOrder - 1
+        case .decided, nil: Self.lastOrder
+        }
+    }
+
+    static let lastOrder = 100_000_000
+
     /// The deadlines of `record` given its timeline, on `today` (a date in the Netherlands).
     public init(record: CaseRecord, events: [TimelineEvent], today: CalendarDate, workingDays: WorkingDays = WorkingDays()) {
         let ordered = events.sorted { $0.at < $1.at }
