@@ -68,8 +68,8 @@ extension CaseSyncClient {
             let day = fetched.map { Timestamp(millisecondsSince1970: $0).utcDate.description } ?? "?"
             throw ClientError(
                 .invalidInput,
-                RuleViolation.unknownAuthority(text, suggestions: suggestions).message
-                    + " (this device's register is from \(day); for one added since, run: casesync authorities --refresh)")
+                RuleViolation.unknownAuthority(text, suggestions: suggestions).message + " (this device's register is from \(day))",
+                subject: .authority)
         }
     }
 

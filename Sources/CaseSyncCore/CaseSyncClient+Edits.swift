@@ -59,7 +59,7 @@ extension CaseSyncClient {
     public func resolve(conflictId: String, keep: ConflictResolutionChoice) throws {
         try database.writer.write { db in
             guard let conflict = try LocalDatabase.conflictsById(db)[conflictId] else {
-                throw ClientError(.notFound, "no conflict \(conflictId) on this device; see: casesync conflicts")
+                throw ClientError(.notFound, "no conflict \(conflictId) on this device", subject: .conflict)
             }
             try enqueue(db, caseId: conflict.caseId, operation: .resolveConflict(conflictId: conflictId, keep: keep))
         }
@@ -80,7 +80,7 @@ extension CaseSyncClient {
         let rebased = try Self.rebased(
             db, caseId: caseId, actor: Self.actor(account), maxTextLength: maxTextLength)
         guard let visible = rebased.result.visible else {
-            throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
+            throw ClientError(.notFound, "no case \(caseId) on this device", subject: .caseRecord)
         }
         return visible
     }

@@ -51,7 +51,7 @@ extension CaseSyncClient {
                 db, caseId: caseId, actor: Self.actor(account), maxTextLength: maxTextLength,
                 withEvents: true)
             guard let visible = rebased.result.visible else {
-                throw ClientError(.notFound, "no case \(caseId) on this device; see: casesync list")
+                throw ClientError(.notFound, "no case \(caseId) on this device", subject: .caseRecord)
             }
             let events = rebased.events + rebased.result.events
             let messages = try LocalDatabase.records(db, type: .message, caseId: caseId, as: CaseMessage.self)
@@ -103,7 +103,7 @@ extension CaseSyncClient {
     public func caseId(matching prefix: String) throws -> String {
         let needle = prefix.lowercased()
         guard needle.count >= 4 else {
-            throw ClientError(.invalidInput, "give at least the first 4 characters of the case id; see: casesync list")
+            throw ClientError(.invalidInput, "give at least the first 4 characters of the case id", subject: .caseRecord)
         }
         try refreshCaseIndex()
         let matches = try database.writer.read { db in
@@ -113,8 +113,8 @@ extension CaseSyncClient {
         }
         switch matches.count {
         case 1: return matches[0]
-        case 0: throw ClientError(.notFound, "no case on this device starts with \(prefix); see: casesync list")
-        default: throw ClientError(.ambiguous, "\(matches.count == 10 ? "10 or more" : "\(matches.count)") cases start with \(prefix); give more characters")
+        case 0: throw ClientError(.notFound, "no case on this device starts with \(prefix)", subject: .caseRecord)
+        default: throw ClientError(.ambiguous, "\(matches.count == 10 ? "10 or more" : "\(matches.count)") cases start with \(prefix); give more characters", subject: .caseRecord)
         }
     }
 
@@ -131,8 +131,8 @@ extension CaseSyncClient {
         let matches = try openConflicts().map(\.id).filter { $0.hasPrefix(prefix.lowercased()) }
         switch matches.count {
         case 1: return matches[0]
-        case 0: throw ClientError(.notFound, "no open conflict starts with \(prefix); see: casesync conflicts")
-        default: throw ClientError(.ambiguous, "\(matches.count) conflicts start with \(prefix); give more characters")
+        case 0: throw ClientError(.notFound, "no open conflict starts with \(prefix)", subject: .conflict)
+        default: throw ClientError(.ambiguous, "\(matches.count) conflicts start with \(prefix); give more characters", subject: .conflict)
         }
     }
 

@@ -201,7 +201,7 @@ extension CaseSyncClient {
     /// left unmarked and counts the checksum afresh.
     static func apply(_ page: RawPullResponse, db: Database, repairOnMismatch: Bool) throws -> Bool {
         guard let state = try Row.fetchOne(db, sql: "SELECT digest_count, digest_sum, epoch, repairing FROM account") else {
-            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+            throw ClientError.notLoggedIn
         }
         let (epoch, repairing): (Int64, Bool) = (state[2], state[3])
         let upsert = try RawStatement(db, sql: recordUpsert)

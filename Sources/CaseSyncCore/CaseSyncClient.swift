@@ -41,7 +41,7 @@ public struct CaseSyncClient: Sendable {
     ) async throws -> LocalAccount {
         if let existing = try account() {
             guard existing.signedOut != nil else {
-                throw ClientError(.alreadyLoggedIn, "this device is logged in already; use another --home for a second account")
+                throw ClientError(.alreadyLoggedIn, "this device is logged in already")
             }
             try checkNothingUnsent(discarding: discardPending)
         }
@@ -105,7 +105,7 @@ public struct CaseSyncClient: Sendable {
 
     static func requireAccount(_ db: Database) throws -> LocalAccount {
         guard let account = try account(db) else {
-            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+            throw ClientError.notLoggedIn
         }
         return account
     }
@@ -113,7 +113,7 @@ public struct CaseSyncClient: Sendable {
     /// This device's token, from its token store.
     func deviceToken() throws -> String {
         guard let token = try database.tokens.read(), try account() != nil else {
-            throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+            throw ClientError.notLoggedIn
         }
         return token
     }

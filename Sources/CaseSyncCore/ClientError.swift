@@ -1,7 +1,9 @@
 import CaseSyncDomain
 import CaseSyncProtocol
 
-/// An error of the client library: a stable code and a message that says what to do next.
+/// An error of the client library: a stable code, what it is about (`subject`), and a neutral message
+/// in English that names no front's commands; each front maps code and subject to its own words and
+/// next steps (the command line to its "run: casesync …" hints, an app to its screens).
 public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
         public var rawValue: String
@@ -28,21 +30,44 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unsentEdits = Code(rawValue: "unsent_edits")
     }
 
+    /// What an error is about, where the code alone does not say what to do next.
+    public enum Subject: String, Sendable, Hashable {
+        /// A case this device does not show (or an id prefix that names none, or several).
+        case caseRecord = "case"
+        /// A conflict this device does not hold open.
+        case conflict
+        /// An authority the device's register does not hold (it may be newer than the register).
+        case authority
+        /// The sender's postal address, which letters need.
+        case senderAddress = "sender_address"
+        /// The objection has not reached the authority's server yet (it has to be synced first).
+        case notYetReceived = "not_yet_received"
+        /// The day a letter is said to have been received.
+        case receiptDate = "receipt_date"
+        /// The day a penalty is counted to.
+        case penaltyDate = "penalty_date"
+    }
+
     public var code: Code
     public var message: String
+    public var subject: Subject?
     /// The protocol code behind the error, when there is one (a rule's or the server's).
     public var ruleCode: ErrorCode?
     /// For `signedOut`: why (a `RevocationReason`'s value).
     public var reason: String?
 
-    public init(_ code: Code, _ message: String, ruleCode: ErrorCode? = nil, reason: String? = nil) {
+    public init(_ code: Code, _ message: String, subject: Subject? = nil, ruleCode: ErrorCode? = nil, reason: String? = nil) {
         self.code = code
         self.message = message
+        self.subject = subject
         self.ruleCode = ruleCode
         self.reason = reason
     }
 
     public var description: String { message }
+
+    /// The device holds no account (never logged in, or logged out).
+    public static let notLoggedIn = ClientError(.notLoggedIn, "this device is not logged in")
 
     static func refused(_ violation: RuleViolation) -> ClientError {
         ClientError(.refused, violation.message, ruleCode: violation.code)

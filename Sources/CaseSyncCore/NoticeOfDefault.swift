@@ -36,7 +36,7 @@ public struct NoticeOfDefault: Sendable {
         asOf: CalendarDate? = nil, authority: Authority? = nil
     ) throws {
         guard let received = deadlines.received, let period = deadlines.decisionPeriod else {
-            throw ClientError(.invalidInput, "this objection has not reached the authority yet; sync first (casesync sync)")
+            throw ClientError(.invalidInput, "this objection has not reached the authority yet", subject: .notYetReceived)
         }
         if case .decided(let on, _)? = deadlines.standing {
             throw ClientError(.invalidInput, "the authority decided on \(on); a notice of default is no longer possible")
@@ -53,18 +53,20 @@ public struct NoticeOfDefault: Sendable {
         guard !sender.postalAddress.isEmpty else {
             throw ClientError(
                 .invalidInput,
-                "the letter needs your postal address under your name, so the authority can answer it; set it once with: casesync profile --address \"Street 1\" --address \"1234 AB City\"")
+                "the letter needs your postal address under your name, so the authority can answer it", subject: .senderAddress)
         }
         // Dates that cannot all be true are refused: the letter is written after the deadline (above),
         // received on or after the day it is dated, and the penalty counted to a day after its receipt.
         if let noticeReceived, noticeReceived < today {
             throw ClientError(
-                .invalidInput, "the letter is dated \(today), so the authority cannot have received it on \(noticeReceived); check --received and --on")
+                .invalidInput, "the letter is dated \(today), so the authority cannot have received it on \(noticeReceived)",
+                subject: .receiptDate)
         }
         let asOf = asOf ?? max(today, noticeReceived ?? today)
         if let noticeReceived, asOf < noticeReceived {
             throw ClientError(
-                .invalidInput, "the penalty is counted from the notice's receipt (\(noticeReceived)); --as-of must be that day or later")
+                .invalidInput, "the penalty is counted from the notice's receipt (\(noticeReceived)), so only to that day or later",
+                subject: .penaltyDate)
         }
         caseId = record.id
         authorityId = record.authorityId

@@ -32,7 +32,8 @@ public struct SenderProfile: Sendable, Hashable, Codable {
         guard address.isEmpty || (2...Self.maxAddressLines).contains(address.count) else {
             throw ClientError(
                 .invalidInput,
-                "give the postal address as 2 to \(Self.maxAddressLines) lines, e.g. --address \"Oudegracht 12\" --address \"3511 AR Utrecht\"")
+                "give the postal address as 2 to \(Self.maxAddressLines) lines (street and number, then postcode and place)",
+                subject: .senderAddress)
         }
         return SenderProfile(
             name: name, postalAddress: address, email: try email.map(Self.email).flatMap(Self.nonEmpty),

@@ -66,7 +66,7 @@ func reporting<T>(_ body: () async throws -> T) async throws -> T {
             "casesync: \(error.message). Your cases stay readable here. Ask for a new login code, then: casesync login <server URL> <code>\n".utf8))
         throw ExitCode(4)
     } catch let error as ClientError {
-        FileHandle.standardError.write(Data("casesync: \(error.message)\n".utf8))
+        FileHandle.standardError.write(Data("casesync: \(error.message)\(hint(for: error).map { "; " + $0 } ?? "")\n".utf8))
         throw ExitCode(error.code == .unreachable || error.code == .unavailable ? 3 : 1)
     } catch let error as CLIError {
         FileHandle.standardError.write(Data("casesync: \(error.message)\n".utf8))
@@ -74,10 +74,26 @@ func reporting<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
+/// What to do next about a library error, in this command line's words (the library names no commands).
+func hint(for error: ClientError) -> String? {
+    switch (error.code, error.subject) {
+    case (.notLoggedIn, _): "run: casesync login <server URL> <login code>"
+    case (.alreadyLoggedIn, _): "use another --home for a second account"
+    case (_, .caseRecord?): "see: casesync list"
+    case (_, .conflict?): "see: casesync conflicts"
+    case (_, .authority?): "for one added since, run: casesync authorities --refresh"
+    case (_, .senderAddress?): "set it once with: casesync profile --address \"Street 1\" --address \"1234 AB City\""
+    case (_, .notYetReceived?): "sync first: casesync sync"
+    case (_, .receiptDate?): "check --received and --on"
+    case (_, .penaltyDate?): "give --as-of that day or later"
+    default: nil
+    }
+}
+
 /// The transport to the server this device is logged in to.
 func transport(for client: CaseSyncClient) throws -> HTTPTransport {
     guard let account = try client.account() else {
-        throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+        throw ClientError.notLoggedIn
     }
     guard let url = HTTPTransport.serverURL(account.serverURL) else {
         throw CLIError("the stored server URL \(account.serverURL) is not valid; log in again with another --home")

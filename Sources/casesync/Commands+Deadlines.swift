@@ -185,7 +185,7 @@ struct Notice: AsyncParsableCommand {
             let client = try home.client()
             let id = try client.caseId(matching: caseId)
             guard let account = try client.account() else {
-                throw ClientError(.notLoggedIn, "this device is not logged in; run: casesync login <server URL> <login code>")
+                throw ClientError.notLoggedIn
             }
             guard account.account.role == .citizen else { throw CLIError("a notice of default is the citizen's letter") }
             let today = on.flatMap(CalendarDate.init) ?? client.today

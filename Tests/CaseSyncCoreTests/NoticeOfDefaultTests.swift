@@ -1,6 +1,7 @@
 import CaseSyncCore
 import CaseSyncDomain
 import CaseSyncProtocol
+import Foundation
 import Testing
 
 @Suite("Notice of default")
@@ -121,7 +122,8 @@ struct NoticeOfDefaultTests {
                 record: Self.record, deadlines: CaseDeadlines(record: Self.record, events: [Self.submitted], today: day),
                 sender: SenderProfile(name: "Anna de Vries"), today: day, noticeReceived: nil)
         }
-        #expect(error?.message.contains("casesync profile --address") == true)
+        #expect(error?.subject == .senderAddress)
+        #expect(error?.message.contains("casesync") == false, "the library names no front's commands")
     }
 
     @Test func theEnglishTranslationIsOnAPageOfItsOwn() throws {
@@ -158,5 +160,24 @@ struct NoticeOfDefaultTests {
         for profile in bad {
             #expect(throws: ClientError.self, "\(profile)") { try profile.validated() }
         }
+    }
+}
+
+/// The library's messages are for every front: none of them names a command-line command or flag (the
+/// command line adds its own hints by the error's code and subject).
+@Suite("Library messages")
+struct LibraryMessageTests {
+    @Test func noMessageOfTheLibraryNamesACommandOrAFlag() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/CaseSyncCore")
+        var checked = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: sources.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.contains("ClientError(") || line.hasPrefix("                \"") {
+                checked += 1
+                #expect(!line.contains("casesync ") && !line.contains(" --"), "\(file): \(line)")
+            }
+        }
+        #expect(checked > 20)
     }
 }
