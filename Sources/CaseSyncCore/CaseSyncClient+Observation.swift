@@ -27,6 +27,12 @@ extension CaseSyncClient {
         observe { db in try Self.status(db) }
     }
 
+    /// How far this device's running sync has come (in this process): the newest figures now and after
+    /// each pushed batch and pulled page; nil while no sync runs.
+    public func observeSyncProgress() -> AsyncStream<SyncProgress?> {
+        database.progress.stream()
+    }
+
     /// The values of `read`, now and after every committed change to the tables it read.
     func observe<T: Sendable>(_ read: @escaping @Sendable (Database) throws -> T) -> AsyncThrowingStream<T, any Error> {
         // Every write of this library keeps the case index current; one from before (or built by other

@@ -19,8 +19,11 @@ extension CaseSyncClient {
 
     private func syncNow(transport: any SyncTransport) async throws -> SyncReport {
         var report = SyncReport()
+        defer { database.progress.send(nil) }
         do {
-            try await pushAll(transport: transport, report: &report)
+            let toPush = try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+            database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: toPush))
+            try await pushAll(transport: transport, report: &report, toPush: toPush)
             try await pullAll(transport: transport, report: &report)
             try await refreshAuthorities(transport: transport, force: false)
         } catch {
@@ -61,12 +64,13 @@ extension CaseSyncClient {
     public func pull(transport: any SyncTransport) async throws -> SyncReport {
         try await database.syncLock.run {
             var report = SyncReport()
+            defer { database.progress.send(nil) }
             try await pullAll(transport: transport, report: &report)
             return report
         }
     }
 
-    func pushAll(transport: any SyncTransport, report: inout SyncReport) async throws {
+    func pushAll(transport: any SyncTransport, report: inout SyncReport, toPush: Int) async throws {
         var corrected = false
         while true {
             let token = try deviceToken()
@@ -112,6 +116,7 @@ extension CaseSyncClient {
                 try refreshCaseIndex(db)
             }
             report.pushed += batch.count
+            database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: max(toPush, report.pushed)))
             for outcome in response.outcomes {
                 switch outcome.status {
                 case .applied: report.applied += 1
@@ -165,6 +170,7 @@ extension CaseSyncClient {
             if index { indexed = ContinuousClock.now }
             report.pages += 1
             report.pulled += page.changes.count
+            database.progress.send(SyncProgress(phase: .pulling, report: report, toPush: report.pushed))
             if mismatch {
                 prefetch?.cancel()
                 prefetch = nil

@@ -10,6 +10,8 @@ public struct LocalDatabase: Sendable {
     let syncLock: SyncLock
     /// Overlapping sync calls in this process share runs.
     let syncJoiner = SyncJoiner()
+    /// How far the running sync has come.
+    let progress = ProgressChannel()
     /// Where the device's token is kept (not in the database).
     public let tokens: any TokenStore
 

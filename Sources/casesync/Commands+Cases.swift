@@ -115,7 +115,7 @@ struct CaseFilterOptions: ParsableArguments {
     /// What to print under a table: how many of how many, and how to see the rest.
     func footer(shown: Int, total: Int, noun: String) -> String? {
         guard shown < total else { return nil }
-        return "\(shown) of \(total) \(noun) shown; --limit \(min(total, max(shown * 4, 200))) (or 0 for all) shows more, --search or --status fewer."
+        return "\(shown.formatted()) of \(total.formatted()) \(noun) shown; --limit \(min(total, max(shown * 4, 200))) (or 0 for all) shows more, --search or --status fewer."
     }
 
     /// What to say when nothing matches.

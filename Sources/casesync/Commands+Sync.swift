@@ -11,7 +11,17 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let client = try home.client()
-            let report = try await client.sync(transport: try transport(for: client))
+            let transport = try transport(for: client)
+            // A long sync shows how far it has come on a terminal (never in JSON or into a pipe).
+            let meter = !json && isatty(STDERR_FILENO) == 1 ? ProgressMeter(client.observeSyncProgress()) : nil
+            let report: SyncReport
+            do {
+                report = try await client.sync(transport: transport)
+                await meter?.finish()
+            } catch {
+                await meter?.finish()
+                throw error
+            }
             if json { return try printJSON(report) }
             var line = "Synced: sent \(report.pushed) change\(report.pushed == 1 ? "" : "s")"
             if report.merged > 0 { line += ", \(report.merged) merged with others' edits" }
@@ -108,5 +118,52 @@ struct Rejected: AsyncParsableCommand {
                 print("#\(letter.mutation.mutationId) \(letter.mutation.operation.name) on case \(short(letter.mutation.caseId)): \(letter.message) [\(letter.code)]")
             }
         }
+    }
+}
+
+/// Draws a running sync's progress on one line of the terminal's error stream, as `git clone` does: from
+/// half a second into the sync (a quick one draws nothing), at most ten times a second, and a last time
+/// when it ends.
+final class ProgressMeter: Sendable {
+    private let task: Task<Void, Never>
+
+    init(_ progress: AsyncStream<SyncProgress?>) {
+        task = Task {
+            let start = ContinuousClock.now
+            var drawn: ContinuousClock.Instant?
+            var last: SyncProgress?
+            for await value in progress {
+                if let value { last = value }
+                let now = ContinuousClock.now
+                guard let last, now - start >= .milliseconds(500), drawn.map({ now - $0 >= .milliseconds(100) }) ?? true else { continue }
+                drawn = now
+                Self.draw(last)
+            }
+            if drawn != nil, let last {
+                Self.draw(last)
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+        }
+    }
+
+    /// Stops drawing (after a last line, if any was drawn).
+    func finish() async {
+        task.cancel()
+        await task.value
+    }
+
+    static func draw(_ progress: SyncProgress) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + describe(progress)).utf8))
+    }
+}
+
+/// One line about a running sync.
+func describe(_ progress: SyncProgress) -> String {
+    switch progress.phase {
+    case .pushing:
+        return "Sending changes: \(progress.pushed.formatted()) of \(progress.toPush.formatted())"
+    case .pulling:
+        return "Receiving updates: \(progress.records.formatted()) records in \(progress.pages.formatted()) page\(progress.pages == 1 ? "" : "s")"
+            + (progress.repairing ? " (fetching this device's copy again in full)" : "")
     }
 }

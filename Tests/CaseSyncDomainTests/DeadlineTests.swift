@@ -229,6 +229,16 @@ struct DeadlineTests {
         #expect(late.urgency < running.urgency)
     }
 
+    @Test func aWithdrawnObjectionHasNothingRunningAndSortsLast() {
+        let events = [event(.statusChanged, "2026-03-20T10:00:00Z", status: .submitted)]
+        let withdrawn = CaseDeadlines(record: record(status: .withdrawn), events: events, today: date("2026-06-02"))
+        #expect(withdrawn.decisionPeriod?.end == date("2026-05-26"), "the period it had is still shown")
+        #expect(withdrawn.standing == nil)
+        #expect(withdrawn.nextStep.contains("withdrew"))
+        let running = CaseDeadlines(record: record(status: .received), events: events, today: date("2026-05-20"))
+        #expect(running.urgency < withdrawn.urgency && running.urgencyOrder < withdrawn.urgencyOrder)
+    }
+
     @Test func timelineEventsMoveTheDeadline() {
         let events = [
             event(.statusChanged, "2026-03-20T10:00:00Z", status: .submitted),

@@ -116,3 +116,35 @@ struct CaseIndexTests {
         #expect(throws: ClientError.self) { try anna.caseId(matching: "%%%%") }
     }
 }
+
+@Suite("Sync progress")
+struct SyncProgressTests {
+    @Test func aSyncReportsEveryBatchAndPageAsItGoesThenIdle() async throws {
+        let server = try TestServer()
+        let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        let anna = CaseSyncClient(
+            database: try LocalDatabase.inMemory(), environment: server.determinism.client, pushBatchSize: 2, pullPageSize: 2)
+        try await anna.login(serverURL: "http://test", code: invitation.code, deviceName: "Anna", transport: server.transport)
+        for title in ["First", "Second", "Third"] {
+            _ = try anna.createObjection(
+                authorityId: "gm0344",
+                fields: [.title: title, .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"], submit: true)
+        }
+        // Every value kept (a screen keeps the newest only), so the order can be checked whatever runs when.
+        let stream = anna.database.progress.stream(buffering: .unbounded)
+        let report = try await anna.sync(transport: server.transport)
+        var values: [SyncProgress?] = []
+        for await value in stream {
+            values.append(value)
+            if value == nil && values.count > 1 { break }
+        }
+        #expect(values.first == .some(nil) && values.last == .some(nil), "idle before and after")
+        let figures = values.compactMap { $0 }
+        #expect(figures.filter { $0.phase == .pushing }.map(\.pushed) == [0, 2, 4, 6])
+        #expect(figures.allSatisfy { $0.phase == .pulling || $0.toPush == 6 })
+        let pulled = figures.filter { $0.phase == .pulling }
+        #expect(pulled.map(\.pages) == Array(1...report.pages))
+        #expect(zip(pulled, pulled.dropFirst()).allSatisfy { $0.records <= $1.records })
+        #expect(pulled.last?.records == report.pulled && report.pulled > 2)
+    }
+}

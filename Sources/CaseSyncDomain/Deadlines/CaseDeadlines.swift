@@ -26,7 +26,8 @@ public struct CaseDeadlines: Sendable, Hashable {
     /// Whether the objection was filed within the objection period (Awb 6:9); nil before it is filed.
     public var filedInTime: Bool?
     public var changes: DecisionPeriodChanges
-    /// Where the decision period stands today (nil until the objection is received).
+    /// Where the decision period stands today (nil until the objection is received, and once it is
+    /// withdrawn: nothing runs any more).
     public var standing: DeadlineStanding?
     /// What the citizen can do next, in one sentence.
     public var nextStep: String
@@ -78,7 +79,7 @@ public struct CaseDeadlines: Sendable, Hashable {
         let dates = [objectionPeriod?.end, decisionPeriod?.end].compactMap { $0 }
         holidayData = workingDays.designated.version
             + (dates.allSatisfy(workingDays.designated.covers) ? "" : " — does not cover \(dates.filter { !workingDays.designated.covers($0) }.map { String($0.year) }.joined(separator: ", ")): only the statutory holidays were counted")
-        if let period = decisionPeriod {
+        if let period = decisionPeriod, record.status != .withdrawn {
             if let decided {
                 standing = .decided(on: decided, daysLate: max(0, decided.daysSince1970 - period.end.daysSince1970))
             } else if let since = changes.pausedSince {
