@@ -37,31 +37,36 @@ extension CaseSyncClient {
         transport: any SyncTransport, seconds: Int = WaitRules.defaultSeconds, backoff: RetryPolicy = Self.watchBackoff,
         onEvent: (WatchEvent) async -> Void
     ) async throws {
-        var failures = 0
-        var mustSync = true
+        var machine = WatchStateMachine(backoff: backoff)
+        var action = machine.start
+        // The failure the machine was last told of, to report while offline or to throw when it stops.
+        var failure = ClientError(.unreachable, "not yet tried")
         while !Task.isCancelled {
+            // What no waiting mends (a device signed out, a copy that cannot be made to agree) ends it.
+            if case .stop = action { throw failure }
             do {
-                if mustSync {
+                switch action {
+                case .sync:
                     let before = try await database.writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM records") ?? 0 }
                     let report = try await sync(transport: transport)
-                    failures = 0
+                    action = machine.handle(.synced)
                     await onEvent(.synced(report, arrived: try serverCopy(after: before)))
-                }
-                let changed = try await waitForChanges(transport: transport, seconds: seconds)
-                failures = 0
-                mustSync = try changed || status().pending > 0
-            } catch let error as ClientError where error.code == .unreachable || error.code == .unavailable {
-                failures += 1
-                let delay = backoff.delay(beforeAttempt: failures + 1) * Double.random(in: 0.8...1.2)
-                await onEvent(.offline(error, retryIn: delay))
-                do {
+                case .wait:
+                    let changed = try await waitForChanges(transport: transport, seconds: seconds)
+                    action = machine.handle(.waited(changed: changed, pending: try status().pending > 0))
+                case .sleep(let base, let spread):
+                    let delay = base * Double.random(in: (1 - spread)...(1 + spread))
+                    await onEvent(.offline(failure, retryIn: delay))
                     try await environment.sleep(delay)
-                } catch is CancellationError {
-                    return
+                    action = machine.handle(.slept)
+                case .stop:
+                    break
                 }
-                mustSync = true
             } catch is CancellationError {
                 return
+            } catch let error as ClientError {
+                failure = error
+                action = machine.handle(.failed(SyncFailure(error)))
             }
         }
     }

@@ -6,7 +6,8 @@ import GRDB
 import Logging
 
 /// The sync engine: push the outbox in batches, then pull pages until the cursor is current, each
-/// page applied with its cursor in one local transaction, and the final checksum verified.
+/// page applied with its cursor in one local transaction, and the final checksum verified. What to do
+/// next — after a batch, a page, a failure — is `SyncStateMachine`'s decision; this does the I/O.
 extension CaseSyncClient {
     /// Pushes every pending mutation, then pulls everything new. Network failures are retried with
     /// backoff; if the server still cannot be reached the error says so and nothing is lost.
@@ -19,12 +20,8 @@ extension CaseSyncClient {
 
     private func syncNow(transport: any SyncTransport) async throws -> SyncReport {
         var report = SyncReport()
-        defer { database.progress.send(nil) }
         do {
-            let toPush = try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
-            database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: toPush))
-            try await pushAll(transport: transport, report: &report, toPush: toPush)
-            try await pullAll(transport: transport, report: &report)
+            try await runSync(sending: true, transport: transport, report: &report)
             try await refreshAuthorities(transport: transport, force: false)
         } catch {
             if let error = error as? ClientError { _ = try? await noteSignedOut(error) }
@@ -43,6 +40,82 @@ extension CaseSyncClient {
             "sync done",
             metadata: ["casesync.pushed": "\(report.pushed)", "casesync.pulled": "\(report.pulled)", "casesync.repaired": "\(report.repaired)"])
         return report
+    }
+
+    /// Runs one sync as `SyncStateMachine` decides it: the machine says what to do next, this does it
+    /// (pushing a batch, pulling and applying a page, correcting the clock, beginning a re-pull) and tells
+    /// the machine what happened. With `sending` false, only pulls.
+    private func runSync(sending: Bool, transport: any SyncTransport, report: inout SyncReport) async throws {
+        defer { database.progress.send(nil) }
+        let token = try deviceToken()
+        let (toPush, repairing) = try await database.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0, try Bool.fetchOne(db, sql: "SELECT repairing FROM account") ?? false)
+        }
+        var machine = SyncStateMachine(repairing: repairing, sending: sending)
+        var pages = PageFetcher(client: self, transport: transport, token: token)
+        defer { pages.cancel() }
+        // The failure the machine was last told of, to report (and, for a clock ahead, to correct by).
+        var failure: SyncTransportError?
+        var indexed = ContinuousClock.now
+        var action = machine.start
+        if sending { database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: toPush)) }
+        while true {
+            switch action {
+            case .push:
+                do {
+                    let outboxEmpty = try await pushBatch(transport: transport, token: token, report: &report)
+                    if !outboxEmpty {
+                        database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: max(toPush, report.pushed)))
+                    }
+                    action = machine.handle(.pushed(outboxEmpty: outboxEmpty))
+                } catch let error as SyncTransportError {
+                    failure = error
+                    action = machine.handle(.failed(SyncFailure(error)))
+                }
+            case .correctClock:
+                guard case .server(_, let body)? = failure else { preconditionFailure("a clock correction without a refusal") }
+                action = machine.handle(.clockCorrected(try await correctClock(after: body)))
+            case .beginRepair:
+                try await database.writer.write { db in try Self.beginRepair(db) }
+                action = .pull
+            case .pull:
+                let page: RawPullResponse
+                do {
+                    page = try await pages.next()
+                } catch let error as SyncTransportError {
+                    failure = error
+                    action = machine.handle(.failed(SyncFailure(error)))
+                    continue
+                }
+                let repairOnMismatch = machine.repairsOnMismatch
+                // The case index follows at least once a second (and with the last page): a case a long
+                // pull touches on several pages is indexed once.
+                let index = !page.hasMore || ContinuousClock.now - indexed > .seconds(1)
+                let mismatch = try await database.writer.write { db in
+                    let mismatch = try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
+                    if index { try refreshCaseIndex(db) }
+                    return mismatch
+                }
+                if index { indexed = ContinuousClock.now }
+                report.pages += 1
+                report.pulled += page.changes.count
+                action = machine.handle(.pageApplied(hasMore: page.hasMore, checksumAgrees: !mismatch))
+                if mismatch, action == .pull { logger.notice("checksum mismatch; pulling the whole scope again") }
+                report.repaired = machine.repaired
+                database.progress.send(SyncProgress(phase: .pulling, report: report, toPush: report.pushed))
+            case .finish:
+                if report.pulled >= Self.largePull {
+                    // A large pull leaves a long write-ahead log behind; copy it into the file and give the disk
+                    // back. Best effort: a reader holding the log makes it fail, and the next large pull tries again.
+                    _ = try? await database.writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                }
+                return
+            case .fail(.failure), .fail(.clockStillAhead):
+                throw ClientError.from(failure ?? .invalidResponse("no failure was recorded"))
+            case .fail(.stillDisagrees):
+                throw ClientError(.integrity, "this device's copy still differs from the server after a full re-pull; try again later")
+            }
+        }
     }
 
     /// Why a rejected mutation is refused, as the user should read it: a change of a case whose filing
@@ -64,138 +137,57 @@ extension CaseSyncClient {
     public func pull(transport: any SyncTransport) async throws -> SyncReport {
         try await database.syncLock.run {
             var report = SyncReport()
-            defer { database.progress.send(nil) }
-            try await pullAll(transport: transport, report: &report)
+            try await runSync(sending: false, transport: transport, report: &report)
             return report
         }
     }
 
-    func pushAll(transport: any SyncTransport, report: inout SyncReport, toPush: Int) async throws {
-        var corrected = false
-        while true {
-            let token = try deviceToken()
-            let (account, batch) = try await database.writer.read { db in
-                (try Self.requireAccount(db),
-                 try Row.fetchAll(db, sql: "SELECT body FROM outbox ORDER BY mutation_id LIMIT ?", arguments: [pushBatchSize])
-                    .map { try LocalDatabase.decoder.decode(Mutation.self, from: $0["body"] as Data) })
-            }
-            guard !batch.isEmpty else { return }
-            let request = PushRequest(clientId: account.clientId, mutations: batch)
-            let response: PushResponse
-            do {
-                response = try await withRetry { () async throws(SyncTransportError) in
-                    try await transport.push(request, token: token)
+    /// Sends the next batch of the outbox and keeps its outcomes; true when the outbox was empty.
+    func pushBatch(transport: any SyncTransport, token: String, report: inout SyncReport) async throws -> Bool {
+        let (account, batch) = try await database.writer.read { db in
+            (try Self.requireAccount(db),
+             try Row.fetchAll(db, sql: "SELECT body FROM outbox ORDER BY mutation_id LIMIT ?", arguments: [pushBatchSize])
+                .map { try LocalDatabase.decoder.decode(Mutation.self, from: $0["body"] as Data) })
+        }
+        guard !batch.isEmpty else { return true }
+        let request = PushRequest(clientId: account.clientId, mutations: batch)
+        let response = try await withRetry { () async throws(SyncTransportError) in try await transport.push(request, token: token) }
+        guard response.outcomes.count == batch.count,
+              zip(response.outcomes, batch).allSatisfy({ $0.mutationId == $1.mutationId })
+        else {
+            throw ClientError(.server, "the server answered a push with outcomes that do not match it; try again later")
+        }
+        let now = environment.now()
+        try await database.writer.write { db in
+            for (outcome, mutation) in zip(response.outcomes, batch) {
+                if outcome.status == .rejected {
+                    let (code, message) = try Self.deadLetterReason(db, outcome: outcome, mutation: mutation)
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO dead_letters (mutation_id, case_id, body, code, message, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [
+                            mutation.mutationId, mutation.caseId, try LocalDatabase.encoder.encode(mutation), code.rawValue,
+                            message, now.millisecondsSince1970,
+                        ])
                 }
-            } catch let error as RefusedPush where !corrected {
-                // This device's clock runs ahead of the server's: correct it once and send again.
-                corrected = true
-                guard try await correctClock(after: error.body) else { throw error.clientError }
-                continue
-            } catch let error as RefusedPush {
-                throw error.clientError
+                try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])
             }
-            guard response.outcomes.count == batch.count,
-                  zip(response.outcomes, batch).allSatisfy({ $0.mutationId == $1.mutationId })
-            else {
-                throw ClientError(.server, "the server answered a push with outcomes that do not match it; try again later")
-            }
-            let now = environment.now()
-            try await database.writer.write { db in
-                for (outcome, mutation) in zip(response.outcomes, batch) {
-                    if outcome.status == .rejected {
-                        let (code, message) = try Self.deadLetterReason(db, outcome: outcome, mutation: mutation)
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO dead_letters (mutation_id, case_id, body, code, message, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            arguments: [
-                                mutation.mutationId, mutation.caseId, try LocalDatabase.encoder.encode(mutation), code.rawValue,
-                                message, now.millisecondsSince1970,
-                            ])
-                    }
-                    try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])
-                }
-                try refreshCaseIndex(db)
-            }
-            report.pushed += batch.count
-            database.progress.send(SyncProgress(phase: .pushing, report: report, toPush: max(toPush, report.pushed)))
-            for outcome in response.outcomes {
-                switch outcome.status {
-                case .applied: report.applied += 1
-                case .merged: report.merged += 1
-                case .rejected: report.rejected += 1
-                }
+            try refreshCaseIndex(db)
+        }
+        report.pushed += batch.count
+        for outcome in response.outcomes {
+            switch outcome.status {
+            case .applied: report.applied += 1
+            case .merged: report.merged += 1
+            case .rejected: report.rejected += 1
             }
         }
-    }
-
-    func pullAll(transport: any SyncTransport, report: inout SyncReport) async throws {
-        // A re-pull that a cut connection (or a killed process) left unfinished goes on where it stopped.
-        var repairing = try await database.writer.read { db in try Bool.fetchOne(db, sql: "SELECT repairing FROM account") ?? false }
-        if repairing { report.repaired = true }
-        // While a page is applied, the next one is already on its way (the cursor for it is in the page).
-        var prefetch: Task<RawPullResponse, any Error>?
-        defer { prefetch?.cancel() }
-        let token = try deviceToken()
-        var indexed = ContinuousClock.now
-        while true {
-            let page: RawPullResponse
-            do {
-                if let next = prefetch {
-                    prefetch = nil
-                    page = try await next.value
-                } else {
-                    let cursor = try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM account") }
-                    page = try await fetchPage(transport: transport, cursor: cursor, token: token)
-                }
-            } catch let error as ClientError where error.ruleCode == .resyncRequired && !repairing {
-                // The server compacted history past our cursor (or was restored): pull everything again,
-                // keeping the outbox, and what this device holds until the re-pull is done.
-                try await database.writer.write { db in try Self.beginRepair(db) }
-                repairing = true
-                report.repaired = true
-                continue
-            }
-            if page.hasMore {
-                let cursor = page.cursor
-                prefetch = Task { try await self.fetchPage(transport: transport, cursor: cursor, token: token) }
-            }
-            let repairOnMismatch = !repairing
-            // The case index follows at least once a second (and with the last page): a case a long pull
-            // touches on several pages is indexed once.
-            let index = !page.hasMore || ContinuousClock.now - indexed > .seconds(1)
-            let mismatch = try await database.writer.write { db in
-                let mismatch = try Self.apply(page, db: db, repairOnMismatch: repairOnMismatch)
-                if index { try refreshCaseIndex(db) }
-                return mismatch
-            }
-            if index { indexed = ContinuousClock.now }
-            report.pages += 1
-            report.pulled += page.changes.count
-            database.progress.send(SyncProgress(phase: .pulling, report: report, toPush: report.pushed))
-            if mismatch {
-                prefetch?.cancel()
-                prefetch = nil
-                guard !repairing else {
-                    throw ClientError(
-                        .integrity, "this device's copy still differs from the server after a full re-pull; try again later")
-                }
-                logger.notice("checksum mismatch; pulling the whole scope again")
-                repairing = true
-                report.repaired = true
-                continue
-            }
-            if !page.hasMore { break }
-        }
-        if report.pulled >= Self.largePull {
-            // A large pull leaves a long write-ahead log behind; copy it into the file and give the disk back.
-            // Best effort: a reader holding the log makes it fail, and the next large pull tries again.
-            _ = try? await database.writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
-        }
+        return false
     }
 
     /// Records after which a pull truncates the write-ahead log (see LocalDatabase's checkpoint setting).
     static let largePull = 50_000
 
-    private func fetchPage(transport: any SyncTransport, cursor: String?, token: String) async throws -> RawPullResponse {
+    func fetchPage(transport: any SyncTransport, cursor: String?, token: String) async throws(SyncTransportError) -> RawPullResponse {
         try await withRetry { () async throws(SyncTransportError) in
             try await transport.pullPage(cursor: cursor, limit: pullPageSize, token: token)
         }
@@ -289,32 +281,59 @@ extension CaseSyncClient {
         try db.execute(sql: "UPDATE account SET cursor = NULL, digest_count = 0, digest_sum = 0, epoch = epoch + 1, repairing = 1")
     }
 
-    /// Calls `body`, retrying with backoff while the server cannot be reached. A push the server
-    /// refused for this device's clock comes out as `RefusedPush`, so the caller can correct it.
-    func withRetry<T>(_ body: () async throws(SyncTransportError) -> T) async throws -> T {
-        var attempt = 1
+    /// Calls `body`, trying again as `RequestRetry` decides while the server cannot be reached or take
+    /// it; what it gives up on is thrown as the transport reported it.
+    func withRetry<T>(_ body: () async throws(SyncTransportError) -> T) async throws(SyncTransportError) -> T {
+        var retry = RequestRetry(policy: retryPolicy)
         while true {
             do {
                 return try await body()
             } catch {
-                if case .server(_, let envelope) = error, envelope.code == .clockAhead {
-                    throw RefusedPush(body: envelope, clientError: ClientError.from(error))
+                guard case .retry(let delay) = retry.failed(SyncFailure(error)) else { throw error }
+                do {
+                    try await environment.sleep(delay)
+                } catch {
+                    throw .unreachable("cancelled")
                 }
-                guard error.isRetryable, attempt < retryPolicy.maxAttempts else { throw ClientError.from(error) }
-                attempt += 1
-                var delay = retryPolicy.delay(beforeAttempt: attempt)
-                // A server that limits this device's rate says how long to wait (bounded: it is a hint).
-                if case .server(429, let envelope) = error, let seconds = envelope.details?["retryAfterSeconds"].flatMap(Int.init) {
-                    delay = max(delay, .seconds(min(seconds, 120)))
-                }
-                try await environment.sleep(delay)
             }
         }
     }
 }
 
-/// A push refused for a reason the client can mend itself (its clock), with the error to show if it cannot.
-struct RefusedPush: Error {
-    var body: ErrorEnvelope.Body
-    var clientError: ClientError
+/// The pages of one pull: each page's successor is fetched while the page is applied (its cursor is in
+/// the page), and used if the device's cursor is still the one it was fetched for.
+struct PageFetcher {
+    let client: CaseSyncClient
+    let transport: any SyncTransport
+    let token: String
+    private var prefetch: (cursor: String, task: Task<RawPullResponse, any Error>)?
+
+    init(client: CaseSyncClient, transport: any SyncTransport, token: String) {
+        self.client = client
+        self.transport = transport
+        self.token = token
+    }
+
+    /// The page after the device's cursor.
+    mutating func next() async throws -> RawPullResponse {
+        let cursor = try await client.database.writer.read { db in try String.fetchOne(db, sql: "SELECT cursor FROM account") }
+        let page: RawPullResponse
+        if let prefetch, prefetch.cursor == cursor {
+            self.prefetch = nil
+            page = try await prefetch.task.value
+        } else {
+            cancel()
+            page = try await client.fetchPage(transport: transport, cursor: cursor, token: token)
+        }
+        if page.hasMore {
+            let (client, transport, token, next) = (client, transport, token, page.cursor)
+            prefetch = (next, Task { try await client.fetchPage(transport: transport, cursor: next, token: token) })
+        }
+        return page
+    }
+
+    mutating func cancel() {
+        prefetch?.task.cancel()
+        prefetch = nil
+    }
 }
