@@ -28,7 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "CaseSyncProtocol"),
+        .target(name: "CaseSyncProtocol", dependencies: ["CZlib"]),
         .target(name: "CaseSyncDomain", dependencies: ["CaseSyncProtocol"]),
         // SQLite through its C interface for the per-record statements of the sync path (both sides).
         .target(

@@ -11,6 +11,7 @@
 Run it after the vectors change and commit what it writes (it replaces both folders' contents):
     python3 Fuzz/make-corpus.py
 """
+import gzip
 import json
 import re
 import shutil
@@ -196,6 +197,9 @@ def write(folder, files):
 def main():
     reader, push_bodies = from_vectors()
     reader.update({"edge-" + name: body for name, body in READER_EDGES.items()})
+    # gzip as devices send large pushes (a whole member, one cut short, two in a row).
+    packed = gzip.compress(reader["05-exactly-once-01-request"].encode(), mtime=0)
+    reader.update({"gzip-push": packed, "gzip-cut": packed[:-9], "gzip-twice": packed + packed})
     push_bodies.update({"edge-" + name: body for name, body in PUSH_EDGES.items()})
     # The same body twice is one seed.
     for files in (reader, push_bodies):

@@ -5,8 +5,9 @@
    GET /sync/wait, wakes and pulls it (and back: the officer writes, the citizen sees it) — from the
    push leaving to the pull's answer, p50 and p99 — while 0, 100 and 1,000 other devices wait;
 2. what waiting devices cost the server: resident memory and CPU with 1,000 and 5,000 waiting;
-3. bytes on the wire: an officer's first sync of --pull-cases cases (filed by one citizen), pulled
-   with and without gzip (Accept-Encoding), and the time each takes.
+3. bytes on the wire: an officer's first sync of --pull-cases cases (filed by one citizen, in pushes of
+   500 mutations, every other one gzipped), pulled with and without gzip (Accept-Encoding); bytes and
+   time of each push and each pull, with and without.
 
 With --database-url, two instances on PostgreSQL: the writer pushes to one, the reader waits on and
 pulls from the other (woken through PostgreSQL's notifications). Everything on 127.0.0.1; every loop is
@@ -59,6 +60,12 @@ def invite(*flags):
     return json.loads(run(server_bin, "invite", "--json", *flags))["code"]
 
 
+def gzip_body(data):
+    """A request body gzipped as the reference client does it (zlib level 1, gzip's wrapper)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    return packer.compress(data) + packer.flush()
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection to a server."""
 
@@ -66,15 +73,23 @@ class Connection:
         self.port = port
         self.gzip = gzip
         self.received = 0
+        self.sent = 0
+        self.gzip_bodies = False
 
     async def open(self):
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         return self
 
     async def send(self, method, path, token=None, body=None):
-        data = json.dumps(body).encode() if body is not None else b""
+        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        packed = self.gzip_bodies and len(data) >= 1024
+        if packed:
+            data = gzip_body(data)
+        self.sent += len(data)
         head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "CaseSync-Protocol-Version: 1",
                 f"Content-Length: {len(data)}"]
+        if packed:
+            head.append("Content-Encoding: gzip")
         if token:
             head.append(f"Authorization: Bearer {token}")
         if self.gzip:
@@ -269,14 +284,26 @@ async def main():
 
         if args.pull_cases:
             # One citizen files and submits the cases (250 a push); an officer of the authority pulls them all.
+            # Every other push goes gzipped (Content-Encoding: gzip): bytes and time of each kind, side by side.
             filer = await Device(writer_port, invite("--role", "citizen", "--name", "Filer"), "filer").login()
-            for start in range(0, args.pull_cases, 250):
+            pushes = {False: [], True: []}
+            for number, start in enumerate(range(0, args.pull_cases, 250)):
                 mutations = []
                 for _ in range(min(250, args.pull_cases - start)):
                     filed = created_id(str(uuid.uuid4()), filer.client_id)
                     mutations += [{"op": "create", "caseId": filed, "case": {"kind": "objection", "authorityId": "gm0344", "fields": fields}},
                                   {"op": "transition", "caseId": filed, "baseVersion": 1, "transition": {"to": "submitted"}}]
+                packed = number % 2 == 1
+                filer.connection.gzip_bodies = packed
+                sent = filer.connection.sent
+                begin = time.perf_counter()
                 await filer.push(mutations)
+                pushes[packed].append((filer.connection.sent - sent, time.perf_counter() - begin, len(mutations)))
+            for packed, runs in pushes.items():
+                if runs:
+                    report("push_bytes", gzip=packed, pushes=len(runs), mutations_per_push=runs[0][2],
+                           bytes_per_push=round(sum(r[0] for r in runs) / len(runs)),
+                           median_ms=round(percentile([r[1] * 1000 for r in runs], 50), 1))
             for gzip in (False, True):
                 officer = await Device(reader_port, invite("--role", "officer", "--authority", "gm0344", "--name", "Reader"), "reader").login()
                 officer.connection = await Connection(reader_port, gzip=gzip).open()

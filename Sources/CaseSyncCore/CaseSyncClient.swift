@@ -6,6 +6,13 @@ import Logging
 
 /// The client library's entry point: one device's local cache, outbox and sync engine.
 /// Every operation but `login` and `sync` works without a network.
+///
+/// Threads: the network calls (`login`, `sync`, `watch`, …) are async. Reads and edits (`cases(_:)`,
+/// `detail(caseId:)`, `edit`, `move`, …) are synchronous SQLite transactions of a few milliseconds (a
+/// screen's page of cases takes 1–5 ms on a device holding 95,000; BENCHMARKS.md, "Screens"); they are
+/// safe from any thread or task, and an app calls them off its main thread, or reads through the
+/// observation streams (`observeCases`, `observeCase`, `observeStatus`, `observeSyncProgress`), which
+/// read on a background pool and deliver to the task that iterates them.
 public struct CaseSyncClient: Sendable {
     public let database: LocalDatabase
     public let environment: ClientEnvironment

@@ -1,5 +1,6 @@
 import CaseSyncProtocol
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -9,6 +10,15 @@ public struct HTTPTransport: SyncTransport {
     public let baseURL: URL
     let session: URLSession
     let timeout: TimeInterval
+    /// Set when the server refused a gzipped body (`415 unsupported_encoding`): later pushes go plain.
+    let plainBodies = PlainBodies()
+
+    final class PlainBodies: Sendable {
+        let set = Atomic(false)
+    }
+
+    /// Push bodies of this size or more go gzipped (PROTOCOL.md §2, "Compression").
+    public static let compressFrom = 1_024
 
     /// `baseURL` is the server's root, e.g. `http://127.0.0.1:8080`.
     public init(baseURL: URL, timeout: TimeInterval = 30) {
@@ -46,7 +56,15 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
-        let data = try await exchange("POST", "/sync/push", query: [], token: token, body: request)
+        let data: Data
+        do {
+            data = try await exchange("POST", "/sync/push", query: [], token: token, body: request, compress: !plainBodies.set.load(ordering: .relaxed))
+        } catch {
+            // A server that takes no gzipped bodies says so; the push goes again as it is, and so do later ones.
+            guard case .server(415, let body) = error, body.code == .unsupportedEncoding else { throw error }
+            plainBodies.set.store(true, ordering: .relaxed)
+            data = try await exchange("POST", "/sync/push", query: [], token: token, body: request)
+        }
         do {
             return try PushResponse(json: data)
         } catch {
@@ -126,7 +144,7 @@ public struct HTTPTransport: SyncTransport {
     /// error otherwise.
     private func exchange<Body: Encodable>(
         _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?, headers: [String: String] = [:],
-        timeout: TimeInterval? = nil
+        timeout: TimeInterval? = nil, compress: Bool = false
     ) async throws(SyncTransportError) -> Data {
         guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
             throw .invalidResponse("the server URL \(baseURL) cannot be used")
@@ -151,6 +169,10 @@ public struct HTTPTransport: SyncTransport {
                 }
             }
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            if compress, let plain = request.httpBody, plain.count >= Self.compressFrom, let packed = Gzip.compress(Array(plain)) {
+                request.httpBody = Data(packed)
+                request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
+            }
         }
         let data: Data
         let response: URLResponse

@@ -29,6 +29,8 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let sessionExpired = ErrorCode("session_expired")
     public static let notFound = ErrorCode("not_found")
     public static let methodNotAllowed = ErrorCode("method_not_allowed")
+    /// A request body in a coding other than gzip (or none).
+    public static let unsupportedEncoding = ErrorCode("unsupported_encoding")
     public static let payloadTooLarge = ErrorCode("payload_too_large")
     public static let batchTooLarge = ErrorCode("batch_too_large")
     public static let mutationGap = ErrorCode("mutation_gap")

@@ -30,6 +30,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .mutationGap, .mutationIdReused: .conflict
         case .resyncRequired: .gone
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedEncoding: .unsupportedMediaType
         case .requestTimeout: .requestTimeout
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable

@@ -48,6 +48,12 @@ enum ReaderAgreement {
             check(valid, "TimelineEvent(json:) accepts what validate refuses")
             check((try? JSONDecoder().decode(TimelineEvent.self, from: data)) == event, "JSONDecoder reads the timeline event differently")
         }
+        // gzip, which a server unpacks from any device: never more than its limit, and what it unpacks
+        // packs and unpacks to itself.
+        if let unpacked = try? Gzip.decompress(bytes, limit: 1 << 20) {
+            check(unpacked.count <= 1 << 20, "gzip unpacked past its limit")
+            check(Gzip.compress(unpacked).flatMap { try? Gzip.decompress($0, limit: 1 << 20) } == unpacked, "gzip does not round-trip")
+        }
         // Messages off the sync path, decoded by `WireCoding.decode` (the strict check, then JSONDecoder).
         check(roundTrips(RedeemRequest.self, bytes, valid), "a RedeemRequest does not round-trip")
         check(roundTrips(RedeemResponse.self, bytes, valid), "a RedeemResponse does not round-trip")

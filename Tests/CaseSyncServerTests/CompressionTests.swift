@@ -49,4 +49,57 @@ struct CompressionTests {
             #expect(page.changes.filter { $0.type == .case }.count == 20)
         }
     }
+
+    @Test func aGzippedPushIsUnpackedWithinTheBodyLimitAndOtherCodingsAreRefused() async throws {
+        let server = try TestServer(limits: ProtocolLimits(maxBodyBytes: 64 * 1_024))
+        let anna = try await server.device(.citizen, name: "Anna")
+        let mutations = (1...20).map { Mutation.create(Int64($0), caseId: testId("case-\($0)", by: anna.clientId)) }
+        let plain = PushRequest(stamping: anna.clientId, mutations: mutations).jsonBytes
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-push-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        @Sendable func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return "@" + path
+        }
+        // Ten times what the server takes, in a few hundred bytes: it must stop unpacking at its limit.
+        let bomb = try #require(Gzip.compress(Array(repeating: UInt8(ascii: " "), count: 640 * 1_024) + plain, level: 9))
+        #expect(bomb.count < 4_096)
+        try await server.live { url in
+            let push = url.absoluteString + "/sync/push"
+            func post(_ body: String, _ coding: String) async throws -> (headers: String, body: Data) {
+                try await Self.curl(push, token: anna.token, [
+                    "-X", "POST", "-H", "Content-Type: application/json", "-H", "Content-Encoding: \(coding)", "--data-binary", body,
+                ])
+            }
+            let packed = try await post(try file("push.gz", try #require(Gzip.compress(plain))), "gzip")
+            #expect(packed.headers.hasPrefix("http/1.1 200"))
+            let outcomes = try PushResponse(json: packed.body).outcomes
+            #expect(outcomes.count == 20 && outcomes.allSatisfy { $0.status == .applied })
+            let tooLarge = try await post(try file("bomb.gz", bomb), "gzip")
+            #expect(tooLarge.headers.hasPrefix("http/1.1 413") && String(decoding: tooLarge.body, as: UTF8.self).contains("payload_too_large"))
+            let cut = try await post(try file("cut.gz", Array(try #require(Gzip.compress(plain)).dropLast(9))), "gzip")
+            #expect(cut.headers.hasPrefix("http/1.1 400") && String(decoding: cut.body, as: UTF8.self).contains("gzip"))
+            let other = try await post(try file("push.br", plain), "br")
+            #expect(other.headers.hasPrefix("http/1.1 415") && String(decoding: other.body, as: UTF8.self).contains("unsupported_encoding"))
+            // The library gzips a large push by itself, and the server takes it.
+            let more = (21...60).map { Mutation.create(Int64($0), caseId: testId("case-\($0)", by: anna.clientId)) }
+            let request = PushRequest(stamping: anna.clientId, mutations: more)
+            #expect(request.jsonBytes.count >= HTTPTransport.compressFrom)
+            let answer = try await HTTPTransport(baseURL: url).push(request, token: anna.token)
+            #expect(answer.outcomes.count == 40 && answer.outcomes.allSatisfy { $0.status == .applied })
+        }
+    }
+
+    @Test func gzipRoundTripsAndRefusesWhatIsNotOneWholeMember() throws {
+        let text = Array("{\"changes\":[]} ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 5_000)
+        let packed = try #require(Gzip.compress(text))
+        #expect(try Gzip.decompress(packed, limit: text.count) == text)
+        #expect(throws: Gzip.Failure.tooLarge) { try Gzip.decompress(packed, limit: text.count - 1) }
+        #expect(throws: Gzip.Failure.corrupt) { try Gzip.decompress(Array(packed.dropLast()), limit: 10_000) }
+        #expect(throws: Gzip.Failure.corrupt) { try Gzip.decompress(packed + packed, limit: 100_000) }
+        #expect(throws: Gzip.Failure.corrupt) { try Gzip.decompress(text, limit: 100_000) }
+        #expect(throws: Gzip.Failure.corrupt) { try Gzip.decompress([], limit: 100_000) }
+    }
 }

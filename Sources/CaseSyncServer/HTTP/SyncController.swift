@@ -132,7 +132,8 @@ struct SyncController {
             }
             return buffer
         }
-        return try SyncService.parse(Array(buffer.readableBytesView), read)
+        let body = try RequestDecompression.body(Array(buffer.readableBytesView), of: request, limit: limits.maxBodyBytes)
+        return try SyncService.parse(body, read)
     }
 }
 
