@@ -81,6 +81,8 @@ enum CaseIndex {
             BEGIN INSERT INTO case_list_dirty (id) SELECT OLD.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = OLD.case_id); END;
         CREATE TRIGGER case_list_edit_added AFTER INSERT ON outbox
             BEGIN INSERT INTO case_list_dirty (id) SELECT NEW.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = NEW.case_id); END;
+        CREATE TRIGGER case_list_edit_changed AFTER UPDATE OF body ON outbox
+            BEGIN INSERT INTO case_list_dirty (id) SELECT NEW.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = NEW.case_id); END;
         CREATE TRIGGER case_list_edit_removed AFTER DELETE ON outbox
             BEGIN INSERT INTO case_list_dirty (id) SELECT OLD.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = OLD.case_id); END;
         INSERT INTO case_list_dirty (id) SELECT case_id FROM records WHERE type = 'case' UNION SELECT case_id FROM outbox;
@@ -115,12 +117,19 @@ enum CaseIndex {
         let remove = try db.cachedStatement(sql: "DELETE FROM case_list WHERE id = ?")
         try LocalDatabase.inChunks(ids) { chunk, marks in
             let arguments = StatementArguments(chunk)
+            // A record this version cannot read (a later server's new value) leaves its case out of the
+            // index; it never stops the pull or the edit whose transaction this is.
             var servers: [String: VersionedCase] = [:]
+            var unreadable: Set<String> = []
             for row in try Row.fetchAll(db, sql: "SELECT id, version, body FROM records WHERE id IN (\(marks)) AND +type = 'case'", arguments: arguments) {
-                servers[row[0]] = VersionedCase(record: try CaseRecord(json: row[2]), version: row[1])
+                if let record = try? CaseRecord(json: row[2]) { servers[row[0]] = VersionedCase(record: record, version: row[1]) } else { unreadable.insert(row[0]) }
             }
-            let events = Dictionary(
-                grouping: try LocalDatabase.events(db, caseIds: chunk), by: \.caseId)
+            var events: [String: [TimelineEvent]] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT case_id, body FROM records WHERE case_id IN (\(marks)) AND type = 'event' ORDER BY seq", arguments: arguments)
+            {
+                if let event = try? TimelineEvent(json: row[1]) { events[row[0], default: []].append(event) } else { unreadable.insert(row[0]) }
+            }
             let withPending = Set(try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM outbox WHERE case_id IN (\(marks))", arguments: arguments))
             for id in chunk {
                 var visible = servers[id]?.record
@@ -128,14 +137,18 @@ enum CaseIndex {
                 var pending = 0
                 var body: Data?
                 if withPending.contains(id) {
-                    let rebased = try CaseSyncClient.rebased(
+                    guard let rebased = try? CaseSyncClient.rebased(
                         db, caseId: id, actor: actor, maxTextLength: maxTextLength, withEvents: true)
+                    else {
+                        try remove.execute(arguments: [id])
+                        continue
+                    }
                     visible = rebased.result.visible?.record
                     timeline = rebased.events + rebased.result.events
                     pending = rebased.pending.count
                     body = try visible.map { try LocalDatabase.encoder.encode($0) }
                 }
-                guard let visible else {
+                guard let visible, !unreadable.contains(id) else {
                     try remove.execute(arguments: [id])
                     continue
                 }

@@ -48,8 +48,9 @@ extension CaseSyncClient {
     public func logout(transport: any SyncTransport, discardPending: Bool = false) async throws {
         let account = try await database.writer.read { db in try Self.requireAccount(db) }
         try checkNothingUnsent(discarding: discardPending)
-        if account.signedOut == nil {
-            let token = try deviceToken()
+        // A device whose token is gone cannot stop it at the server (the account's other devices can):
+        // it forgets what it holds all the same.
+        if account.signedOut == nil, let token = try? deviceToken() {
             do {
                 _ = try await calling { () async throws(SyncTransportError) in try await transport.logout(token: token) }
             } catch let error as ClientError where error.code == .signedOut {
@@ -98,7 +99,8 @@ extension LocalDatabase {
     /// Empties the account's tables (and, with `profile`, the sender block too): the device holds nothing
     /// of the account any more.
     static func forgetAccount(_ db: Database, profile: Bool) throws {
-        for table in ["account", "records", "outbox", "dead_letters"] + (profile ? ["sender_profile"] : []) {
+        let tables = ["account", "records", "outbox", "dead_letters", "case_list", "case_list_dirty"] + (profile ? ["sender_profile"] : [])
+        for table in tables {
             try db.execute(sql: "DELETE FROM \(table)")
         }
     }

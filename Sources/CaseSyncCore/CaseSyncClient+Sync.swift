@@ -24,6 +24,8 @@ extension CaseSyncClient {
             try await runSync(sending: true, transport: transport, report: &report)
             try await refreshAuthorities(transport: transport, force: false)
         } catch {
+            // Pages applied before the failure may have left the index to follow (it follows once a second).
+            try? await database.writer.write { db in try refreshCaseIndex(db) }
             if let error = error as? ClientError { _ = try? await noteSignedOut(error) }
             let message = (error as? ClientError)?.message ?? "\(error)"
             try? await database.writer.write { db in

@@ -69,6 +69,8 @@ public struct CaseSyncClient: Sendable {
             }
             throw ClientError.from(error)
         }
+        // The token first: an account kept without its token could neither sync nor log out.
+        try database.tokens.write(response.token)
         try await database.writer.write { db in
             // A device signed out before logs in anew: what it held of the account goes.
             try LocalDatabase.forgetAccount(db, profile: false)
@@ -82,7 +84,6 @@ public struct CaseSyncClient: Sendable {
                     response.account.authorityId, response.account.displayName,
                 ])
         }
-        try database.tokens.write(response.token)
         guard let account = try account() else { throw ClientError(.notLoggedIn, "login was not stored") }
         // The register, so that filing can be checked offline; a failure here is mended by a later sync.
         do {
@@ -117,12 +118,15 @@ public struct CaseSyncClient: Sendable {
         return account
     }
 
-    /// This device's token, from its token store.
+    /// This device's token, from its token store (or, if the store could not take it when the database
+    /// was opened, where an earlier version kept it).
     func deviceToken() throws -> String {
-        guard let token = try database.tokens.read(), try account() != nil else {
-            throw ClientError.notLoggedIn
+        guard try account() != nil else { throw ClientError.notLoggedIn }
+        if let token = try database.tokens.read() { return token }
+        if let legacy = try database.writer.read({ db in try String.fetchOne(db, sql: "SELECT token FROM account WHERE token <> ''") }) {
+            return legacy
         }
-        return token
+        throw ClientError(.signedOut, "this device's token is missing from its token store", reason: "token_missing")
     }
 
     static func actor(_ account: LocalAccount) -> MutationActor {

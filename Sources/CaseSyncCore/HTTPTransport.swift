@@ -60,8 +60,11 @@ public struct HTTPTransport: SyncTransport {
         do {
             data = try await exchange("POST", "/sync/push", query: [], token: token, body: request, compress: !plainBodies.set.load(ordering: .relaxed))
         } catch {
-            // A server that takes no gzipped bodies says so; the push goes again as it is, and so do later ones.
-            guard case .server(415, let body) = error, body.code == .unsupportedEncoding else { throw error }
+            // A server that takes no gzipped bodies says so (415; one from before gzipped pushes reads the
+            // packed bytes as JSON and finds them malformed): the push goes again as it is, and so do later ones.
+            guard case .server(let status, let body) = error,
+                  (status == 415 && body.code == .unsupportedEncoding) || (status == 400 && body.code == .malformedJSON)
+            else { throw error }
             plainBodies.set.store(true, ordering: .relaxed)
             data = try await exchange("POST", "/sync/push", query: [], token: token, body: request)
         }

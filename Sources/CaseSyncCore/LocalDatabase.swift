@@ -49,9 +49,11 @@ public struct LocalDatabase: Sendable {
         self.syncLock = syncLock
         self.tokens = tokens
         try Self.migrator.migrate(writer)
-        // A device from before the token store kept its token in the database: it moves to the store.
-        if let token = try writer.read({ db in try String.fetchOne(db, sql: "SELECT token FROM account WHERE token <> ''") }) {
-            try tokens.write(token)
+        // A device from before the token store kept its token in the database: it moves to the store
+        // (if the store cannot take it now, it stays where it is and is used from there).
+        if let token = try writer.read({ db in try String.fetchOne(db, sql: "SELECT token FROM account WHERE token <> ''") }),
+           (try? tokens.write(token)) != nil, (try? tokens.read()) == token
+        {
             try writer.write { db in try db.execute(sql: "UPDATE account SET token = ''") }
         }
     }

@@ -50,6 +50,12 @@ public struct FileTokenStore: TokenStore {
             unlink(temporary)
             throw Self.failure("cannot write", path, error)
         }
+        // The rename itself survives a crash once the folder is on disk too.
+        let folder = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
     }
 
     public func delete() throws {

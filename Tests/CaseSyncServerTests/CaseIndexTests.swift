@@ -148,3 +148,54 @@ struct SyncProgressTests {
         #expect(pulled.last?.records == report.pulled && report.pulled > 2)
     }
 }
+
+@Suite("Case index and token, when things go wrong")
+struct CaseIndexTroubleTests {
+    @Test func aRecordThisVersionCannotReadNeitherStopsThePullNorShowsStale() async throws {
+        let server = try TestServer()
+        let anna = try await server.client(.citizen, name: "Anna", transport: server.transport)
+        let fields: [CaseField: String] = [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"]
+        let first = try anna.createObjection(authorityId: "gm0344", fields: fields, submit: true)
+        try await anna.sync(transport: server.transport)
+        // As if a later server had sent a status this version does not know.
+        try await anna.database.writer.write { db in
+            try db.execute(sql: "UPDATE records SET body = replace(body, '\"submitted\"', '\"sealed\"') WHERE id = ?", arguments: [first])
+        }
+        let second = try anna.createObjection(authorityId: "gm0344", fields: fields, submit: true)
+        try await anna.sync(transport: server.transport)
+        #expect(try anna.cases().map(\.id) == [second], "the unreadable case is left out, the rest goes on")
+    }
+
+    @Test func loggingOutLeavesNothingOfTheAccountInTheIndex() async throws {
+        let server = try TestServer()
+        let anna = try await server.client(.citizen, name: "Anna", transport: server.transport)
+        _ = try anna.createObjection(
+            authorityId: "gm0344",
+            fields: [.title: "Parking fine", .grounds: "My permit was valid", .decisionReference: "PT-1", .decisionDate: "2026-03-02"],
+            submit: true)
+        try await anna.sync(transport: server.transport)
+        try await anna.logout(transport: server.transport)
+        let left = try await anna.database.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM case_list) + (SELECT COUNT(*) FROM case_list_dirty)")
+        }
+        #expect(left == 0)
+    }
+
+    @Test func aDeviceWhoseTokenIsGoneIsSignedOutCanLogOutAndLogInAgain() async throws {
+        let server = try TestServer()
+        let tokens = MemoryTokenStore()
+        let invitation = try await server.store.invite(role: .citizen, authorityId: nil, displayName: "Anna", validFor: 7)
+        let anna = CaseSyncClient(database: try LocalDatabase.inMemory(tokens: tokens), environment: server.determinism.client)
+        try await anna.login(serverURL: "http://test", code: invitation.code, deviceName: "Anna", transport: server.transport)
+        // The keystore lost it (restored without it, wiped).
+        try tokens.delete()
+        await #expect(throws: ClientError.self) { try await anna.sync(transport: server.transport) }
+        #expect(try anna.status().signedOut == "token_missing")
+        let again = try await server.store.inviteDevice(accountId: try #require(anna.account()).account.id, validFor: 7)
+        try await anna.login(serverURL: "http://test", code: again.code, deviceName: "Anna", transport: server.transport)
+        try await anna.sync(transport: server.transport)
+        try tokens.delete()
+        try await anna.logout(transport: server.transport)
+        #expect(try anna.account() == nil)
+    }
+}

@@ -81,6 +81,12 @@ struct CompressionTests {
             #expect(tooLarge.headers.hasPrefix("http/1.1 413") && String(decoding: tooLarge.body, as: UTF8.self).contains("payload_too_large"))
             let cut = try await post(try file("cut.gz", Array(try #require(Gzip.compress(plain)).dropLast(9))), "gzip")
             #expect(cut.headers.hasPrefix("http/1.1 400") && String(decoding: cut.body, as: UTF8.self).contains("gzip"))
+            // Nothing is unpacked before a login.
+            let redeem = try await Self.curl(url.absoluteString + "/auth/redeem", token: "none", [
+                "-X", "POST", "-H", "Content-Type: application/json", "-H", "Content-Encoding: gzip", "--data-binary",
+                try file("redeem.gz", try #require(Gzip.compress(Array(#"{"code":"ABCD-EFGH"}"#.utf8)))),
+            ])
+            #expect(redeem.headers.hasPrefix("http/1.1 415"))
             let other = try await post(try file("push.br", plain), "br")
             #expect(other.headers.hasPrefix("http/1.1 415") && String(decoding: other.body, as: UTF8.self).contains("unsupported_encoding"))
             // The library gzips a large push by itself, and the server takes it.

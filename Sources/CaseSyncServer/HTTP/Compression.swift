@@ -35,12 +35,12 @@ enum ResponseCompression {
 /// Request bodies a client sent gzipped (`Content-Encoding: gzip`): unpacked within `maxBodyBytes`
 /// (which bounds what they unpack to, not only what arrives), any other coding refused.
 enum RequestDecompression {
-    static func body(_ bytes: [UInt8], of request: Request, limit: Int) throws -> [UInt8] {
+    static func body(_ bytes: [UInt8], of request: Request, limit: Int, gzip: Bool = true) throws -> [UInt8] {
         let coding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
         switch coding {
         case "identity", "":
             return bytes
-        case "gzip", "x-gzip":
+        case "gzip" where gzip, "x-gzip" where gzip:
             do {
                 return try Gzip.decompress(bytes, limit: limit)
             } catch .tooLarge {

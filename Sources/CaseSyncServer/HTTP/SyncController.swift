@@ -50,7 +50,8 @@ struct SyncController {
             if let wait = redeemLimiter.take(context.clientAddress ?? "") {
                 throw RateLimiter.refusal(wait, "login attempts from this address")
             }
-            let body = try await decode(from: request) { try WireCoding.decode(RedeemRequest.self, from: $0) }
+            // Before a login nothing is unpacked: a stranger's few bytes would cost the server megabytes.
+            let body = try await decode(from: request, gzip: false) { try WireCoding.decode(RedeemRequest.self, from: $0) }
             return try json(try await service.redeem(body, address: context.clientAddress))
         }
         // A device's own account: asked of the database every time (a device revoked a moment ago on
@@ -106,7 +107,7 @@ struct SyncController {
 
     /// Reads the body within the size and time limits and decodes it, naming what is wrong when it
     /// does not fit.
-    private func decode<T>(from request: Request, _ read: ([UInt8]) throws -> T) async throws -> T {
+    private func decode<T>(from request: Request, gzip: Bool = true, _ read: ([UInt8]) throws -> T) async throws -> T {
         let limits = service.limits
         let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask {
@@ -132,7 +133,7 @@ struct SyncController {
             }
             return buffer
         }
-        let body = try RequestDecompression.body(Array(buffer.readableBytesView), of: request, limit: limits.maxBodyBytes)
+        let body = try RequestDecompression.body(Array(buffer.readableBytesView), of: request, limit: limits.maxBodyBytes, gzip: gzip)
         return try SyncService.parse(body, read)
     }
 }
