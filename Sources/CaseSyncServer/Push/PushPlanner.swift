@@ -130,7 +130,7 @@ public struct PushPlanner: Sendable {
 
     /// Looks up what the rules need, applies them, and plans what they produce.
     private func apply(_ mutation: Mutation, state: inout PushState, decoder: JSONDecoder) throws -> MutationOutcome {
-        let current = try state.currentCase(mutation.caseId, decoder: decoder)
+        let current = try state.currentCase(mutation.caseId)
         var context = ApplyContext(now: now, maxTextLength: limits.maxTextLength, makeId: environment.makeId)
         var conflictVersion: Int64 = 0
         switch mutation.operation {
@@ -147,7 +147,7 @@ public struct PushPlanner: Sendable {
             context.recordIdInUse = current == nil && state.records[mutation.caseId] != nil
             context.authority = state.authorities[newCase.authorityId] ?? .unchecked
         case .deadline:
-            context.deadlineChanges = DecisionPeriodChanges(events: try state.liveEvents(of: mutation.caseId, decoder: decoder))
+            context.deadlineChanges = DecisionPeriodChanges(events: try state.liveEvents(of: mutation.caseId))
         default:
             break
         }
@@ -402,23 +402,23 @@ struct PushState {
 
     /// A case as stored or as this push left it; nil if there is none, or only its tombstone (which keeps
     /// no content; its id stays in use).
-    mutating func currentCase(_ id: String, decoder: JSONDecoder) throws -> VersionedCase? {
+    mutating func currentCase(_ id: String) throws -> VersionedCase? {
         if let known = cases[id] { return known }
         var current: VersionedCase?
         if let stored = records[id], stored.type == .case, !stored.deleted, let body = stored.body {
-            current = VersionedCase(record: try decoder.decode(CaseRecord.self, from: body), version: stored.version, deleted: stored.deleted)
+            current = VersionedCase(record: try CaseRecord(json: body), version: stored.version, deleted: stored.deleted)
         }
         cases[id] = current
         return current
     }
 
     /// The live events of a case, read or written by this push, in change order.
-    func liveEvents(of caseId: String, decoder: JSONDecoder) throws -> [TimelineEvent] {
+    func liveEvents(of caseId: String) throws -> [TimelineEvent] {
         try require(eventsRead, caseId)
         return try (children[caseId] ?? []).compactMap { id in
             guard let record = records[id], record.type == .event, !record.deleted else { return nil }
             guard let body = record.body else { throw ServiceError(.internalError, "an event of the case was read without its body") }
-            return try decoder.decode(TimelineEvent.self, from: body)
+            return try TimelineEvent(json: body)
         }
     }
 
