@@ -85,11 +85,11 @@ enum CaseIndex {
             BEGIN INSERT INTO case_list_dirty (id) SELECT NEW.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = NEW.case_id); END;
         CREATE TRIGGER case_list_edit_removed AFTER DELETE ON outbox
             BEGIN INSERT INTO case_list_dirty (id) SELECT OLD.case_id WHERE NOT EXISTS (SELECT 1 FROM case_list_dirty WHERE id = OLD.case_id); END;
-        INSERT INTO case_list_dirty (id) SELECT case_id FROM records WHERE type = 'case' UNION SELECT case_id FROM outbox;
         """
 
     /// Recomputes the rows of every case noted as changed (and all of them when the index was built by
-    /// other rules). Runs inside the caller's transaction.
+    /// other rules, or not yet: a device's first use after the migration builds it). Runs inside the
+    /// caller's transaction.
     static func refresh(_ db: Database, now: Timestamp, maxTextLength: Int) throws {
         if try String.fetchOne(db, sql: "SELECT version FROM case_list_state") != version {
             try db.execute(sql: "DELETE FROM case_list")
@@ -119,16 +119,12 @@ enum CaseIndex {
             let arguments = StatementArguments(chunk)
             // A record this version cannot read (a later server's new value) leaves its case out of the
             // index; it never stops the pull or the edit whose transaction this is.
+            let timelines = try LocalDatabase.events(db, caseIds: chunk)
+            let events = timelines.byCase
+            var unreadable = timelines.unreadable
             var servers: [String: VersionedCase] = [:]
-            var unreadable: Set<String> = []
             for row in try Row.fetchAll(db, sql: "SELECT id, version, body FROM records WHERE id IN (\(marks)) AND +type = 'case'", arguments: arguments) {
                 if let record = try? CaseRecord(json: row[2]) { servers[row[0]] = VersionedCase(record: record, version: row[1]) } else { unreadable.insert(row[0]) }
-            }
-            var events: [String: [TimelineEvent]] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT case_id, body FROM records WHERE case_id IN (\(marks)) AND type = 'event' ORDER BY seq", arguments: arguments)
-            {
-                if let event = try? TimelineEvent(json: row[1]) { events[row[0], default: []].append(event) } else { unreadable.insert(row[0]) }
             }
             let withPending = Set(try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM outbox WHERE case_id IN (\(marks))", arguments: arguments))
             for id in chunk {

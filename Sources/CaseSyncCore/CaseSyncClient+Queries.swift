@@ -87,9 +87,7 @@ extension CaseSyncClient {
         query.order = .mostUrgent
         let page = try cases(query).cases
         let ids = page.filter { $0.pendingCount == 0 }.map(\.id)
-        let events = try database.writer.read { db in
-            Dictionary(grouping: try LocalDatabase.events(db, caseIds: ids), by: \.caseId)
-        }
+        let events = try database.writer.read { db in try LocalDatabase.events(db, caseIds: ids).byCase }
         return try page.map { local in
             // A case with edits not yet synced may have a pending deadline change: read it in full.
             let deadlines = local.pendingCount > 0

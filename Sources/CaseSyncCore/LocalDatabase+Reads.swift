@@ -45,16 +45,20 @@ extension LocalDatabase {
         return try rows.map { try decoder.decode(T.self, from: $0["body"] as Data) }
     }
 
-    /// The timeline events of the cases `caseIds`, in sequence order.
-    static func events(_ db: Database, caseIds: [String]) throws -> [TimelineEvent] {
-        var result: [TimelineEvent] = []
+    /// The timeline of each of the cases `caseIds`, in sequence order, and the cases with an event this
+    /// version cannot read (a later server's new value), which the case index leaves out.
+    static func events(_ db: Database, caseIds: [String]) throws -> (byCase: [String: [TimelineEvent]], unreadable: Set<String>) {
+        var byCase: [String: [TimelineEvent]] = [:]
+        var unreadable: Set<String> = []
         try inChunks(caseIds) { chunk, marks in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT body FROM records WHERE case_id IN (\(marks)) AND type = 'event' ORDER BY seq",
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT case_id, body FROM records WHERE case_id IN (\(marks)) AND type = 'event' ORDER BY seq",
                 arguments: StatementArguments(chunk))
-            result += try rows.map { try TimelineEvent(json: $0["body"]) }
+            while let row = try rows.next() {
+                if let event = try? TimelineEvent(json: row[1]) { byCase[row[0], default: []].append(event) } else { unreadable.insert(row[0]) }
+            }
         }
-        return result
+        return (byCase, unreadable)
     }
 
     /// Calls `body` with each run of at most `size` of `ids` and the `?,?,…` of its IN list.
