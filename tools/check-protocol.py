@@ -46,7 +46,11 @@ def operation(method, path):
 
 failures = 0
 checked = 0
-for file in sorted(glob.glob(os.path.join(ROOT, "Protocol", "vectors", "*.json"))):
+# Top level: exchanges with this server, replayed by its tests. client/: what a device of this version must
+# survive from a later server of the same major version (its tests replay those).
+vector_files = glob.glob(os.path.join(ROOT, "Protocol", "vectors", "*.json"))
+vector_files += glob.glob(os.path.join(ROOT, "Protocol", "vectors", "client", "*.json"))
+for file in sorted(vector_files):
     # Devices' client ids stand as placeholders ({{clientId:anna}}): the one the server gave the device
     # when the vector was recorded, or one of the name. Ids a device created: {{createdId:anna:<uuid>}}.
     original = open(file).read()
@@ -57,7 +61,7 @@ for file in sorted(glob.glob(os.path.join(ROOT, "Protocol", "vectors", "*.json")
     text = re.sub(r"\{\{clientId:([a-z0-9-]+)\}\}", lambda m: client_id(m.group(1)), text)
     vector = json.loads(text)
     for index, step in enumerate(vector["steps"], 1):
-        where = f"{os.path.basename(file)} step {index}"
+        where = f"{os.path.relpath(file, os.path.join(ROOT, 'Protocol', 'vectors'))} step {index}"
         request, response = step["request"], step["response"]
         op = operation(request["method"], request["path"])
         if op is None:

@@ -47,6 +47,39 @@ public struct HTTPTransport: SyncTransport {
         return !(octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
     }
 
+    public func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState? {
+        try await SyncTransportError.absentIfNotFound { () async throws(SyncTransportError) -> UploadState in
+            try await send("GET", "/uploads/\(sha256)", token: token, body: Optional<String>.none)
+        }
+    }
+
+    public func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError)
+        -> UploadState
+    {
+        let query = [URLQueryItem(name: "size", value: String(size)), URLQueryItem(name: "offset", value: String(offset))]
+        let data = try await exchange(
+            "PUT", "/uploads/\(sha256)", query: query, token: token, body: Optional<String>.none, raw: Data(bytes))
+        return try decode(UploadState.self, data)
+    }
+
+    public func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
+        let data = try await exchange(
+            "GET", "/cases/\(caseId)/blobs/\(sha256)", query: [], token: token, body: Optional<String>.none,
+            headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound - 1)"])
+        guard data.count == range.count else {
+            throw .unreachable("the download was cut off after \(data.count) of \(range.count) bytes")
+        }
+        return Array(data)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(SyncTransportError) -> T {
+        do {
+            return try WireCoding.decode(type, from: data)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
+    }
+
     public func discover() async throws(SyncTransportError) -> DiscoveryResponse {
         try await send("GET", "/.well-known/casesync", token: nil, body: Optional<String>.none)
     }
@@ -76,10 +109,12 @@ public struct HTTPTransport: SyncTransport {
     }
 
     public func pull(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> PullResponse {
-        var query: [URLQueryItem] = []
-        if let cursor { query.append(URLQueryItem(name: "cursor", value: cursor)) }
-        if let limit { query.append(URLQueryItem(name: "limit", value: String(limit))) }
-        return try await send("GET", "/sync/pull", query: query, token: token, body: Optional<String>.none)
+        let page = try await pullPage(cursor: cursor, limit: limit, token: token)
+        do {
+            return try page.decoded()
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
     }
 
     public func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
@@ -147,7 +182,7 @@ public struct HTTPTransport: SyncTransport {
     /// error otherwise.
     private func exchange<Body: Encodable>(
         _ method: String, _ path: String, query: [URLQueryItem], token: String?, body: Body?, headers: [String: String] = [:],
-        timeout: TimeInterval? = nil, compress: Bool = false
+        timeout: TimeInterval? = nil, compress: Bool = false, raw: Data? = nil
     ) async throws(SyncTransportError) -> Data {
         guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
             throw .invalidResponse("the server URL \(baseURL) cannot be used")
@@ -161,6 +196,10 @@ public struct HTTPTransport: SyncTransport {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let raw {
+            request.httpBody = raw
+            request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+        }
         if let body {
             if let writable = body as? any JSONWritable {
                 request.httpBody = Data(writable.jsonBytes)

@@ -15,6 +15,11 @@ public enum CaseRules {
         guard let current, !current.deleted, actor.canSee(current.record) else {
             return .rejected(mutation, notVisible)
         }
+        // A kind of a later version has rules this build does not know: it shows such a case, never changes it.
+        guard current.record.kind.isKnown else {
+            return .rejected(mutation, RuleViolation(
+                .invalidValue, "this case is of a kind (\(current.record.kind)) this version does not know how to change; update it"))
+        }
         switch mutation.operation {
         case .create: preconditionFailure("handled above")
         case .edit(let changes): return edit(mutation, changes, by: actor, current, context: context)
@@ -25,6 +30,7 @@ public enum CaseRules {
             return resolve(mutation, conflictId: conflictId, keep: keep, by: actor, current, context: context)
         case .delete: return delete(mutation, by: actor, current, context: context)
         case .deadline(let change): return changeDeadline(mutation, change, by: actor, current, context: context)
+        case .attach(let attachment): return attach(mutation, attachment, by: actor, current, context: context)
         }
     }
 

@@ -60,6 +60,8 @@ public struct ApplyContext {
     public var authority: AuthorityStanding = .unchecked
     /// For a `deadline` change: the postponements and pauses the case's timeline holds so far.
     public var deadlineChanges = DecisionPeriodChanges()
+    /// For an `attach`: the blob it names, the bytes the case's files hold, and the limits.
+    public var attachments = AttachmentContext()
     /// Makes ids for records the rules create (events, conflicts).
     public var makeId: () -> String
 
@@ -73,6 +75,35 @@ public struct ApplyContext {
         self.conflictRaisedBy = conflictRaisedBy
         self.messageExists = messageExists
         self.makeId = makeId
+    }
+}
+
+/// What the rules need to know for an `attach`.
+public struct AttachmentContext: Sendable, Hashable {
+    /// The blob the attachment names, if the acting account uploaded it whole: its size and the type
+    /// found by its content.
+    public var blob: UploadedBlob?
+    /// The bytes the case's live attachments hold together.
+    public var caseBytes: Int64 = 0
+    public var maxAttachmentBytes: Int64 = ProtocolLimits().maxAttachmentBytes
+    public var maxCaseAttachmentBytes: Int64 = ProtocolLimits().maxCaseAttachmentBytes
+    public var allowedTypes: [String] = AttachmentRules.defaultTypes
+
+    public init(limits: ProtocolLimits = ProtocolLimits()) {
+        maxAttachmentBytes = limits.maxAttachmentBytes
+        maxCaseAttachmentBytes = limits.maxCaseAttachmentBytes
+        allowedTypes = limits.attachmentTypes
+    }
+}
+
+/// A blob an account uploaded whole, as the server found it.
+public struct UploadedBlob: Sendable, Hashable {
+    public var size: Int64
+    public var contentType: String
+
+    public init(size: Int64, contentType: String) {
+        self.size = size
+        self.contentType = contentType
     }
 }
 
@@ -92,6 +123,7 @@ public struct MutationEffect: Sendable, Hashable {
     public var updatedCase: VersionedCase?
     public var events: [TimelineEvent] = []
     public var messages: [CaseMessage] = []
+    public var attachments: [AttachmentRecord] = []
     /// New conflict records, visible to the pushing side.
     public var conflicts: [ConflictRecord] = []
     /// A conflict record that this mutation resolved.

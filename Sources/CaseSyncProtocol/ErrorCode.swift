@@ -66,6 +66,18 @@ public struct ErrorCode: RawRepresentable, Codable, Sendable, Hashable, CustomSt
     public static let unknownAuthority = ErrorCode("unknown_authority")
     /// The citizen's cases hold `maxAccountBytes` already; the change would add more.
     public static let storageFull = ErrorCode("storage_full")
+    /// An `attach` names a blob this account has not uploaded whole (upload it first, `PUT /uploads/{sha256}`).
+    public static let blobMissing = ErrorCode("blob_missing")
+    /// A file larger than `maxAttachmentBytes`, or one that would take its case past `maxCaseAttachmentBytes`.
+    public static let attachmentTooLarge = ErrorCode("attachment_too_large")
+    /// A file whose content is not of a type in `attachmentTypes`.
+    public static let attachmentTypeNotAllowed = ErrorCode("attachment_type_not_allowed")
+    /// An upload's bytes do not match the SHA-256 it was sent under; nothing of it is kept.
+    public static let blobHashMismatch = ErrorCode("blob_hash_mismatch")
+    /// An upload continued from another offset than the bytes the server holds (`details.received`).
+    public static let uploadOffsetMismatch = ErrorCode("upload_offset_mismatch")
+    /// A download asked for bytes past the file's end (`details.size`).
+    public static let rangeNotSatisfiable = ErrorCode("range_not_satisfiable")
 
     // MARK: Client-side codes (never sent by a server)
     /// A mutation of a case whose creation the server refused.

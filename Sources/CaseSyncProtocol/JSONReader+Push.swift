@@ -83,6 +83,7 @@ extension JSONReader {
         var newCase: NewCase?, changes: [FieldChange]?, transition: StatusTransition?
         var messageId: String?, body: String?, conflictId: String?, keep: ConflictResolutionChoice?
         var deadline: DeadlineChange?
+        var attachment: NewAttachment?
         try object { reader, key in
             switch key {
             case "mutationId": mutationId = try reader.integer()
@@ -94,7 +95,7 @@ extension JSONReader {
                 var kind: CaseKind?, authorityId: String?, fields: [String: String]?
                 try reader.object { reader, key in
                     switch key {
-                    case "kind": kind = try reader.choice(CaseKind.self)
+                    case "kind": kind = try reader.knownName(CaseKind.self)
                     case "authorityId":
                         let id = try reader.string()
                         guard WireForm.isToken(id) else {
@@ -143,6 +144,7 @@ extension JSONReader {
             case "conflictId": conflictId = try reader.uuid()
             case "keep": keep = try reader.choice(ConflictResolutionChoice.self)
             case "deadline": deadline = try reader.deadlineChange()
+            case "attachment": attachment = try reader.newAttachment()
             default: try reader.skipValue()
             }
         }
@@ -173,12 +175,38 @@ extension JSONReader {
         case "deadline":
             guard let deadline else { throw missing("deadline") }
             operation = .deadline(deadline)
+        case "attach":
+            guard let attachment else { throw missing("attachment") }
+            operation = .attach(attachment)
         default:
-            var error = fail("should be one of create, edit, transition, add_message, resolve_conflict, delete or deadline")
+            var error = fail("should be one of create, edit, transition, add_message, resolve_conflict, delete, deadline or attach")
             error.path = ["op"]
             throw error
         }
         return Mutation(mutationId: mutationId, caseId: caseId, baseVersion: baseVersion, hlc: hlc, operation: operation)
+    }
+
+    /// An `attach` mutation's attachment: its id, the blob's SHA-256 and a file name.
+    mutating func newAttachment() throws -> NewAttachment {
+        var id: String?, sha256: String?, name: String?
+        try object { reader, key in
+            switch key {
+            case "id": id = try reader.uuid()
+            case "sha256":
+                let digest = try reader.string()
+                guard AttachmentRules.isDigest(digest) else { throw reader.fail("should be a SHA-256: 64 lower-case hex digits") }
+                sha256 = digest
+            case "name":
+                let text = try reader.string()
+                if let problem = AttachmentRules.nameProblem(text) { throw reader.fail(problem) }
+                name = text
+            default: try reader.skipValue()
+            }
+        }
+        guard let id else { throw missing("id") }
+        guard let sha256 else { throw missing("sha256") }
+        guard let name else { throw missing("name") }
+        return NewAttachment(id: id, sha256: sha256, name: name)
     }
 
     mutating func pushResponse() throws -> PushResponse {

@@ -28,7 +28,7 @@ extension JSONReader {
         try object { reader, key in
             switch key {
             case "id": id = try reader.string()
-            case "kind": kind = try reader.choice(CaseKind.self)
+            case "kind": kind = try reader.name(CaseKind.self)
             case "authorityId": authorityId = try reader.string()
             case "citizenId": citizenId = try reader.string()
             case "status": status = try reader.choice(CaseStatus.self)
@@ -63,7 +63,7 @@ extension JSONReader {
             switch key {
             case "id": id = try reader.string()
             case "caseId": caseId = try reader.string()
-            case "type": type = try reader.choice(TimelineEventType.self)
+            case "type": type = try reader.name(TimelineEventType.self)
             case "at": at = try reader.timestamp()
             case "actorRole": actorRole = try reader.choice(ActorRole.self)
             case "actorName": actorName = try reader.optionalString()

@@ -92,6 +92,8 @@ public enum MutationOperation: Sendable, Hashable {
     case delete
     /// Postpone or pause the decision period, or let it run again (officer).
     case deadline(DeadlineChange)
+    /// Attach a file this account uploaded to the case; the attachment's id is chosen by the client.
+    case attach(NewAttachment)
 
     /// The wire name of the operation (`op`).
     public var name: String {
@@ -103,6 +105,7 @@ public enum MutationOperation: Sendable, Hashable {
         case .resolveConflict: "resolve_conflict"
         case .delete: "delete"
         case .deadline: "deadline"
+        case .attach: "attach"
         }
     }
 }
@@ -127,7 +130,7 @@ public struct Mutation: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey {
         case mutationId, caseId, baseVersion, hlc, op
-        case `case`, changes, transition, messageId, body, conflictId, keep, deadline
+        case `case`, changes, transition, messageId, body, conflictId, keep, deadline, attachment
     }
 
     public init(from decoder: any Decoder) throws {
@@ -151,10 +154,11 @@ public struct Mutation: Codable, Sendable, Hashable {
                 keep: try container.decode(ConflictResolutionChoice.self, forKey: .keep))
         case "delete": operation = .delete
         case "deadline": operation = .deadline(try container.decode(DeadlineChange.self, forKey: .deadline))
+        case "attach": operation = .attach(try container.decode(NewAttachment.self, forKey: .attachment))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .op, in: container,
-                debugDescription: "unknown op \"\(op)\"; expected create, edit, transition, add_message, resolve_conflict, delete or deadline")
+                debugDescription: "unknown op \"\(op)\"; expected create, edit, transition, add_message, resolve_conflict, delete, deadline or attach")
         }
     }
 
@@ -177,6 +181,7 @@ public struct Mutation: Codable, Sendable, Hashable {
             try container.encode(keep, forKey: .keep)
         case .delete: break
         case .deadline(let change): try container.encode(change, forKey: .deadline)
+        case .attach(let attachment): try container.encode(attachment, forKey: .attachment)
         }
     }
 }

@@ -35,6 +35,12 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
     public var sessionIdleDays: Int
     /// The longest a `GET /sync/wait` may wait for news, in seconds.
     public var maxWaitSeconds: Int
+    /// The largest file one attachment may be, and the most bytes the attachments of one case may
+    /// hold together, in bytes.
+    public var maxAttachmentBytes: Int64
+    public var maxCaseAttachmentBytes: Int64
+    /// The types of file a case may hold, as found by their content (`AttachmentRules.sniff`).
+    public var attachmentTypes: [String]
 
     public init(
         maxBodyBytes: Int = 4 * 1024 * 1024,
@@ -52,7 +58,10 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         redeemAttemptsPerMinute: Int = 10,
         syncRequestsPerMinute: Int = 600,
         sessionIdleDays: Int = 180,
-        maxWaitSeconds: Int = 55
+        maxWaitSeconds: Int = 55,
+        maxAttachmentBytes: Int64 = 25 * 1024 * 1024,
+        maxCaseAttachmentBytes: Int64 = 100 * 1024 * 1024,
+        attachmentTypes: [String] = AttachmentRules.defaultTypes
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxMutationsPerPush = maxMutationsPerPush
@@ -70,12 +79,16 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         self.syncRequestsPerMinute = syncRequestsPerMinute
         self.sessionIdleDays = sessionIdleDays
         self.maxWaitSeconds = maxWaitSeconds
+        self.maxAttachmentBytes = maxAttachmentBytes
+        self.maxCaseAttachmentBytes = maxCaseAttachmentBytes
+        self.attachmentTypes = attachmentTypes
     }
 
     private enum CodingKeys: String, CodingKey {
         case maxBodyBytes, maxMutationsPerPush, maxPageSize, defaultPageSize, maxPageBytes, maxTextLength, maxClockSkewMillis
         case maxAccountBytes, maxConnections, maxConnectionsPerAddress, idleTimeoutSeconds, requestTimeoutSeconds
         case redeemAttemptsPerMinute, syncRequestsPerMinute, sessionIdleDays, maxWaitSeconds
+        case maxAttachmentBytes, maxCaseAttachmentBytes, attachmentTypes
     }
 
     /// Limits a server does not announce keep their defaults (servers announce more limits over time).
@@ -101,5 +114,8 @@ public struct ProtocolLimits: Codable, Sendable, Hashable {
         try read(.syncRequestsPerMinute, into: &syncRequestsPerMinute)
         try read(.sessionIdleDays, into: &sessionIdleDays)
         try read(.maxWaitSeconds, into: &maxWaitSeconds)
+        try read(.maxAttachmentBytes, into: &maxAttachmentBytes)
+        try read(.maxCaseAttachmentBytes, into: &maxCaseAttachmentBytes)
+        try read(.attachmentTypes, into: &attachmentTypes)
     }
 }

@@ -1,11 +1,17 @@
 import Foundation
 
-/// The kinds of record a pull carries.
-public enum RecordType: String, Codable, Sendable, Hashable, CaseIterable {
-    case `case`
-    case event
-    case message
-    case conflict
+/// The kinds of record a pull carries. Open (§3 "Evolution"): a pull may carry a type this build does
+/// not know; a device keeps such records as they came and counts them in its checksum.
+public struct RecordType: OpenName {
+    public let rawValue: String
+    public init(unchecked name: String) { rawValue = name }
+
+    public static let `case` = RecordType(unchecked: "case")
+    public static let event = RecordType(unchecked: "event")
+    public static let message = RecordType(unchecked: "message")
+    public static let conflict = RecordType(unchecked: "conflict")
+    public static let attachment = RecordType(unchecked: "attachment")
+    public static let known: [RecordType] = [.case, .event, .message, .conflict, .attachment]
 }
 
 /// A record's current state as a pull returns it.
@@ -14,6 +20,9 @@ public enum RecordData: Sendable, Hashable {
     case event(TimelineEvent)
     case message(CaseMessage)
     case conflict(ConflictRecord)
+    case attachment(AttachmentRecord)
+    /// A record of a type this build does not know, as the server sent it.
+    case unknown(RecordType, json: Data)
 
     public var type: RecordType {
         switch self {
@@ -21,6 +30,8 @@ public enum RecordData: Sendable, Hashable {
         case .event: .event
         case .message: .message
         case .conflict: .conflict
+        case .attachment: .attachment
+        case .unknown(let type, _): type
         }
     }
 }
@@ -101,6 +112,8 @@ extension PullPage.Change: Codable where Record == RecordData {
         case .event: data = .event(try container.decode(TimelineEvent.self, forKey: .data))
         case .message: data = .message(try container.decode(CaseMessage.self, forKey: .data))
         case .conflict: data = .conflict(try container.decode(ConflictRecord.self, forKey: .data))
+        case .attachment: data = .attachment(try container.decode(AttachmentRecord.self, forKey: .data))
+        default: data = .unknown(type, json: try WireCoding.encoder().encode(try container.decode(AnyJSON.self, forKey: .data)))
         }
     }
 
@@ -117,8 +130,67 @@ extension PullPage.Change: Codable where Record == RecordData {
         case .event(let event): try container.encode(event, forKey: .data)
         case .message(let message): try container.encode(message, forKey: .data)
         case .conflict(let conflict): try container.encode(conflict, forKey: .data)
+        case .attachment(let attachment): try container.encode(attachment, forKey: .data)
+        case .unknown(_, let json): try container.encode(try WireCoding.decode(AnyJSON.self, from: json), forKey: .data)
         case nil: try container.encodeNil(forKey: .data)
         }
     }
 }
 
+
+/// Any JSON value, for carrying a record of a type this build does not know through `Codable`.
+private enum AnyJSON: Codable, Hashable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([AnyJSON])
+    case object([String: AnyJSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([AnyJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: AnyJSON].self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+extension RecordData {
+    /// Decodes a record of `type` from its JSON; a type this build does not know is kept as its bytes.
+    public init(type: RecordType, json: Data) throws {
+        switch type {
+        case .case: self = .case(try CaseRecord(json: json))
+        case .event: self = .event(try TimelineEvent(json: json))
+        case .message: self = .message(try WireCoding.decode(CaseMessage.self, from: json))
+        case .conflict: self = .conflict(try WireCoding.decode(ConflictRecord.self, from: json))
+        case .attachment: self = .attachment(try WireCoding.decode(AttachmentRecord.self, from: json))
+        default: self = .unknown(type, json: json)
+        }
+    }
+}

@@ -40,6 +40,22 @@ extension TimelineEvent: JSONWritable {
     }
 }
 
+extension AttachmentRecord: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("addedAt"); writer.timestamp(addedAt)
+        writer.key("addedByName"); writer.string(addedByName)
+        writer.key("addedByRole"); writer.string(addedByRole.rawValue)
+        writer.key("caseId"); writer.string(caseId)
+        writer.key("contentType"); writer.string(contentType)
+        writer.key("id"); writer.string(id)
+        writer.key("name"); writer.string(name)
+        writer.key("sha256"); writer.string(sha256)
+        writer.key("size"); writer.int(size)
+        writer.endObject()
+    }
+}
+
 extension CaseMessage: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
@@ -125,6 +141,8 @@ extension RecordData: JSONWritable {
         case .event(let event): event.write(to: &writer)
         case .message(let message): message.write(to: &writer)
         case .conflict(let conflict): conflict.write(to: &writer)
+        case .attachment(let attachment): attachment.write(to: &writer)
+        case .unknown(_, let json): writer.raw(json)
         }
     }
 }
@@ -132,6 +150,14 @@ extension RecordData: JSONWritable {
 extension Mutation: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
+        if case .attach(let attachment) = operation {
+            writer.key("attachment")
+            writer.beginObject()
+            writer.key("id"); writer.string(attachment.id)
+            writer.key("name"); writer.string(attachment.name)
+            writer.key("sha256"); writer.string(attachment.sha256)
+            writer.endObject()
+        }
         if let baseVersion { writer.key("baseVersion"); writer.int(baseVersion) }
         if case .addMessage(_, let body) = operation { writer.key("body"); writer.string(body) }
         if case .create(let newCase) = operation {

@@ -16,9 +16,14 @@ public enum CaseStatus: String, Codable, Sendable, Hashable, CaseIterable {
     case withdrawn
 }
 
-/// The kind of case. Objections (bezwaar) first; more kinds follow additively.
-public enum CaseKind: String, Codable, Sendable, Hashable, CaseIterable {
-    case objection
+/// The kind of case. Objections (bezwaar) first; more kinds follow additively, so the name is open: a
+/// device shows a case of a kind it does not know as it is, and only files kinds it knows.
+public struct CaseKind: OpenName {
+    public let rawValue: String
+    public init(unchecked name: String) { rawValue = name }
+
+    public static let objection = CaseKind(unchecked: "objection")
+    public static let known: [CaseKind] = [.objection]
 }
 
 /// A case as the server holds it. Its editable content lives in `fields` (names declared by
@@ -52,19 +57,26 @@ public struct CaseRecord: Codable, Sendable, Hashable {
     }
 }
 
-/// The type of a timeline event.
-public enum TimelineEventType: String, Codable, Sendable, Hashable, CaseIterable {
-    case created
-    case statusChanged = "status_changed"
-    case hearingScheduled = "hearing_scheduled"
-    case decided
+/// The type of a timeline event. Open: a device shows an event of a type it does not know by its name
+/// and leaves it out of the deadlines it computes.
+public struct TimelineEventType: OpenName {
+    public let rawValue: String
+    public init(unchecked name: String) { rawValue = name }
+
+    public static let created = TimelineEventType(unchecked: "created")
+    public static let statusChanged = TimelineEventType(unchecked: "status_changed")
+    public static let hearingScheduled = TimelineEventType(unchecked: "hearing_scheduled")
+    public static let decided = TimelineEventType(unchecked: "decided")
     /// The authority postponed its decision (Awb 7:10 lid 3, or lid 4 with consent): `weeks`, `consent`.
-    case postponed
+    public static let postponed = TimelineEventType(unchecked: "postponed")
     /// The decision period stands still: the objector was asked to repair a defect (Awb 6:6, 7:10 lid 2)
     /// on `effectiveDate`.
-    case paused
+    public static let paused = TimelineEventType(unchecked: "paused")
     /// The defect was repaired (or its repair period lapsed) on `effectiveDate`; the period runs again.
-    case resumed
+    public static let resumed = TimelineEventType(unchecked: "resumed")
+    public static let known: [TimelineEventType] = [
+        .created, .statusChanged, .hearingScheduled, .decided, .postponed, .paused, .resumed,
+    ]
 }
 
 /// One entry of a case's timeline; append-only, written by the server.

@@ -24,11 +24,31 @@ public protocol SyncTransport: Sendable {
     /// `GET /sync/wait`: whether the device's scope changed past `cursor`, answered as soon as it does,
     /// or after `seconds` when it does not.
     func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse
+    /// `GET /uploads/{sha256}`: where this account's upload of the file stands; nil when there is none.
+    func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState?
+    /// `PUT /uploads/{sha256}?size=&offset=`: sends `bytes` of the file (of `size` bytes) from `offset`.
+    func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError)
+        -> UploadState
+    /// `GET /cases/{caseId}/blobs/{sha256}` with `Range`: the file's bytes in `range`.
+    func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8]
 }
 
 extension SyncTransport {
     public func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
         RawPullResponse(try await pull(cursor: cursor, limit: limit, token: token))
+    }
+}
+
+extension SyncTransportError {
+    /// The answer of `call`, or nil when the server answered `404` (a thing that is not there).
+    public static func absentIfNotFound<T>(_ call: () async throws(SyncTransportError) -> T) async throws(SyncTransportError) -> T? {
+        do {
+            return try await call()
+        } catch .server(let status, _) where status == 404 {
+            return nil
+        } catch {
+            throw error
+        }
     }
 }
 

@@ -12,7 +12,7 @@ public func buildApplication(
     now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now, logger: Logger,
     observability: Observability = .none
 ) throws -> some ApplicationProtocol {
-    let service = SyncService(store: store, limits: configuration.limits)
+    let service = SyncService(store: store, limits: configuration.limits, now: now)
     let connections = ConnectionLimits(configuration.limits, trustedProxies: configuration.trustedProxies)
     return Application(
         router: buildRouter(service: service, now: now, observability: observability, trustedProxies: configuration.trustedProxies),

@@ -1,4 +1,5 @@
 import CaseSyncProtocol
+import NIOCore
 
 /// A transport that calls a `SyncService` in the same process: the server's real logic and store,
 /// without HTTP. For fast tests and simulations.
@@ -18,6 +19,33 @@ public struct InProcessTransport: SyncTransport {
     }
 
     public func discover() async throws(SyncTransportError) -> DiscoveryResponse { service.discovery }
+
+    public func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState? {
+        try await SyncTransportError.absentIfNotFound { () async throws(SyncTransportError) -> UploadState in
+            try await call { try await service.uploadState(sha256: sha256, session: try await service.authenticate(token: token)) }
+        }
+    }
+
+    public func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError)
+        -> UploadState
+    {
+        try await call {
+            try await service.upload(
+                sha256: sha256, size: size, offset: offset, body: WholeBody(buffer: ByteBuffer(bytes: bytes)),
+                session: try await service.authenticate(token: token))
+        }
+    }
+
+    public func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
+        try await call {
+            let download = try await service.download(
+                caseId: caseId, sha256: sha256, from: range.lowerBound, through: range.upperBound - 1,
+                session: try await service.authenticate(token: token))
+            var bytes: [UInt8] = []
+            for try await piece in download.bytes { bytes += piece.readableBytesView }
+            return bytes
+        }
+    }
 
     public func redeem(_ request: RedeemRequest) async throws(SyncTransportError) -> RedeemResponse {
         try await call { try await service.redeem(request) }
@@ -93,4 +121,22 @@ public struct InProcessTransport: SyncTransport {
             throw .server(status: 500, error: .init(code: .internalError, message: "the server failed"))
         }
     }
+}
+
+/// A body that arrived whole (an in-process upload).
+public struct WholeBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    let buffer: ByteBuffer
+
+    public init(buffer: ByteBuffer) { self.buffer = buffer }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var buffer: ByteBuffer?
+        public mutating func next() async -> ByteBuffer? {
+            defer { buffer = nil }
+            return buffer
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
 }

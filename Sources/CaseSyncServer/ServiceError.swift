@@ -29,7 +29,11 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .methodNotAllowed: .methodNotAllowed
         case .mutationGap, .mutationIdReused: .conflict
         case .resyncRequired: .gone
-        case .payloadTooLarge: .contentTooLarge
+        case .payloadTooLarge, .attachmentTooLarge: .contentTooLarge
+        case .attachmentTypeNotAllowed: .unsupportedMediaType
+        case .blobHashMismatch: .unprocessableContent
+        case .uploadOffsetMismatch: .conflict
+        case .rangeNotSatisfiable: .rangeNotSatisfiable
         case .unsupportedEncoding: .unsupportedMediaType
         case .requestTimeout: .requestTimeout
         case .rateLimited: .tooManyRequests

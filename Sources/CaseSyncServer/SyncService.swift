@@ -7,11 +7,17 @@ public struct SyncService: Sendable {
     public let store: any SyncStore
     public let limits: ProtocolLimits
     public let serverName: String
+    /// The server's clock (when an upload began or finished).
+    public let now: @Sendable () -> Timestamp
 
-    public init(store: any SyncStore, limits: ProtocolLimits, serverName: String = "casesync-server") {
+    public init(
+        store: any SyncStore, limits: ProtocolLimits, serverName: String = "casesync-server",
+        now: @escaping @Sendable () -> Timestamp = ServerEnvironment.live.now
+    ) {
         self.store = store
         self.limits = limits
         self.serverName = serverName
+        self.now = now
     }
 
     public var discovery: DiscoveryResponse {
@@ -38,7 +44,13 @@ public struct SyncService: Sendable {
     }
 
     public func push(_ request: PushRequest, session: Session) async throws -> PushResponse {
-        try await store.push(request, session: session)
+        let response = try await store.push(request, session: session)
+        // A deleted draft's files go at once (those nothing else refers to).
+        let deletes = Set(request.mutations.filter { if case .delete = $0.operation { true } else { false } }.map(\.mutationId))
+        if response.outcomes.contains(where: { deletes.contains($0.mutationId) && $0.status != .rejected }) {
+            try await BlobSweep(store: store).sweepQueued()
+        }
+        return response
     }
 
     /// The account's devices, the asking one marked `current`.

@@ -175,6 +175,49 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v7: attachments",
+            [
+                // See the SQLite schema's v12. The bytes: blob_chunks for whole blobs, upload_chunks for
+                // uploads arriving (PostgresBlobStore), shared by every instance.
+                """
+                CREATE TABLE uploads (
+                    account_id TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    started_at BIGINT NOT NULL,
+                    content_type TEXT,
+                    completed_at BIGINT,
+                    attached_at BIGINT,
+                    PRIMARY KEY (account_id, sha256)
+                )
+                """,
+                "CREATE INDEX uploads_sha256 ON uploads (sha256)",
+                "CREATE INDEX uploads_started ON uploads (started_at)",
+                "CREATE TABLE blob_sweeps (sha256 TEXT PRIMARY KEY)",
+                "CREATE INDEX records_attachments ON records (case_id) WHERE type = 'attachment' AND NOT deleted",
+                """
+                CREATE TABLE blob_chunks (
+                    sha256 TEXT NOT NULL,
+                    start_at BIGINT NOT NULL,
+                    bytes BYTEA NOT NULL,
+                    PRIMARY KEY (sha256, start_at)
+                )
+                """,
+                """
+                CREATE TABLE upload_chunks (
+                    account_id TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    start_at BIGINT NOT NULL,
+                    bytes BYTEA NOT NULL,
+                    PRIMARY KEY (account_id, sha256, start_at)
+                )
+                """,
+                // Chunks are written whole and read whole: stored as they come, not compressed again.
+                "ALTER TABLE blob_chunks ALTER COLUMN bytes SET STORAGE EXTERNAL",
+                "ALTER TABLE upload_chunks ALTER COLUMN bytes SET STORAGE EXTERNAL",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction.

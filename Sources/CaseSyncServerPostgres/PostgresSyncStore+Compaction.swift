@@ -56,7 +56,7 @@ extension PostgresSyncStore {
         let (logger, now) = (logger, environment.now())
         let horizon = try DisposalPlan.horizon(closedCaseDays: closedCaseDays, now: now)
         let final = DisposalPlan.finalStatuses.map(\.rawValue)
-        return try await transaction { connection in
+        let report = try await transaction { connection in
             var cases: [String] = []
             for try await id in try await connection.query(
                 """
@@ -82,6 +82,8 @@ extension PostgresSyncStore {
                 stored.append(.init(record, bytes: Int64(row.7), changedAt: row.8, status: row.9))
             }
             let plan = DisposalPlan(stored, horizon: horizon)
+            // The files of the cases disposed of go too (those nothing else refers to).
+            try await Self.queueSweeps(ofCases: plan.caseIds, connection, logger: logger)
             if !plan.cleared.isEmpty {
                 try await connection.query("UPDATE records SET body = NULL WHERE id = ANY(\(plan.cleared))", logger: logger)
             }
@@ -90,6 +92,8 @@ extension PostgresSyncStore {
             try await Self.addToScopes(plan.scopes, connection, logger: logger)
             return plan.report
         }
+        try await BlobSweep(store: self).sweepQueued()
+        return report
     }
 
     /// After the database was restored (pg_restore, a point-in-time recovery): see RestoreRules. Every

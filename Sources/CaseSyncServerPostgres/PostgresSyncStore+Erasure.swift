@@ -7,7 +7,7 @@ extension PostgresSyncStore {
     /// that changed and forgets the citizen's devices.
     public func erase(accountId: String) async throws -> ErasureReport {
         let (logger, now) = (logger, environment.now())
-        let (report, clients) = try await transaction { connection -> (ErasureReport, [String]) in
+        let (report, clients, uploads) = try await transaction { connection -> (ErasureReport, [String], [UploadKey]) in
             var role: String?
             for try await value in try await connection.query("SELECT role FROM accounts WHERE id = \(accountId) FOR UPDATE", logger: logger)
                 .decode(String.self)
@@ -40,6 +40,17 @@ extension PostgresSyncStore {
                 stored.append(.init(type: RecordType(rawValue: type) ?? .case, id: id, authorityId: authority, version: version, deleted: deleted))
             }
             let plan = ErasurePlan(stored)
+            // The citizen's files go too: those of their cases, and their uploads.
+            try await Self.queueSweeps(ofCases: plan.caseIds, connection, logger: logger)
+            var uploads: [UploadKey] = []
+            for try await sha256 in try await connection.query(
+                "DELETE FROM uploads WHERE account_id = \(accountId) RETURNING sha256", logger: logger
+            ).decode(String.self) {
+                uploads.append(UploadKey(accountId: accountId, sha256: sha256))
+            }
+            try await connection.query(
+                "INSERT INTO blob_sweeps (sha256) SELECT * FROM UNNEST(\(uploads.map(\.sha256))::TEXT[]) ON CONFLICT DO NOTHING",
+                logger: logger)
             if !plan.removed.isEmpty {
                 try await connection.query("DELETE FROM records WHERE id = ANY(\(plan.removed))", logger: logger)
             }
@@ -66,9 +77,11 @@ extension PostgresSyncStore {
             try await Self.tombstone(plan.tombstones, keepingCitizen: false, now: now, connection, logger: logger)
             try await Self.addToScopes(plan.scopes, connection, logger: logger)
             let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
-            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients)
+            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients, uploads)
         }
         sessions.evict(clientIds: Set(clients))
+        for upload in uploads { try await blobs.discard(upload) }
+        try await BlobSweep(store: self).sweepQueued()
         return report
     }
 

@@ -65,23 +65,33 @@ extension PostgresSyncStore {
                 snapshot.records.append(try stored(row))
             }
         }
-        if !reads.childrenOf.isEmpty || !reads.eventsOf.isEmpty {
+        if !reads.childrenOf.isEmpty || !reads.bodiesOf.isEmpty {
             let all = Array(reads.childrenOf)
-            let events = Array(reads.eventsOf)
+            let bodies = Array(reads.bodiesOf)
             let rows = try await connection.query(
                 """
                 SELECT type, id, case_id, citizen_id, authority_id, version, deleted, seq, length(body),
-                       CASE WHEN type = 'event' AND case_id = ANY(\(events)) THEN body END
+                       CASE WHEN type IN ('event', 'attachment') AND case_id = ANY(\(bodies)) THEN body END
                 FROM records
-                WHERE case_id = ANY(\(all + events)) AND NOT deleted
-                  AND (type = 'event' OR (type IN ('message', 'conflict') AND case_id = ANY(\(all))))
+                WHERE case_id = ANY(\(all + bodies)) AND NOT deleted
+                  AND (type IN ('event', 'attachment') OR (type IN ('message', 'conflict') AND case_id = ANY(\(all))))
                 ORDER BY seq
                 """, logger: logger)
             for try await row in rows.decode((String, String, String, String?, String?, Int64, Bool, Int64, Int32?, Data?).self) {
                 snapshot.children.append(try stored(row))
             }
             snapshot.childrenRead = reads.childrenOf
-            snapshot.eventsRead = reads.eventsOf
+            snapshot.bodiesRead = reads.bodiesOf
+        }
+        if let account = reads.blobsOf {
+            let rows = try await connection.query(
+                """
+                SELECT sha256, size, content_type FROM uploads
+                WHERE account_id = \(account) AND sha256 = ANY(\(Array(reads.blobs))) AND completed_at IS NOT NULL
+                """, logger: logger)
+            for try await (sha256, size, type) in rows.decode((String, Int64, String?).self) {
+                snapshot.blobs[sha256] = UploadedBlob(size: size, contentType: type ?? "")
+            }
         }
         if !reads.authorities.isEmpty {
             snapshot.authorities = try await standings(of: reads.authorities, connection, logger: logger)
@@ -121,6 +131,20 @@ extension PostgresSyncStore {
                 logger: logger)
         }
         try await appendAudit(plan.audit, connection, logger: logger)
+        if !plan.attachedBlobs.isEmpty {
+            try await connection.query(
+                """
+                UPDATE uploads SET attached_at = \(now.millisecondsSince1970)
+                WHERE account_id = \(plan.accountId) AND sha256 = ANY(\(Array(plan.attachedBlobs))) AND attached_at IS NULL
+                """, logger: logger)
+        }
+        if !plan.releasedBlobs.isEmpty {
+            let released = Array(plan.releasedBlobs)
+            try await connection.query(
+                "DELETE FROM uploads WHERE account_id = \(plan.accountId) AND sha256 = ANY(\(released))", logger: logger)
+            try await connection.query(
+                "INSERT INTO blob_sweeps (sha256) SELECT * FROM UNNEST(\(released)::TEXT[]) ON CONFLICT DO NOTHING", logger: logger)
+        }
         // A record written twice in one push is stored once, at the place of its last write.
         var last: [String: Int] = [:]
         for (index, write) in plan.writes.enumerated() { last[write.id] = index }

@@ -25,6 +25,8 @@ public struct PostgresSyncStore: SyncStore, Service {
     /// A notification sent while this instance was not listening is never heard: a wait asks the
     /// database again every `recheck`, and every wait wakes when listening begins again.
     public let changes: ScopeChanges
+    /// The bytes of files, in the same database (`PostgresBlobStore`).
+    public let blobs: any BlobStore
 
     /// A store over the database at `url` (`postgres://user[:password]@host[:port]/database`, with
     /// `?sslmode=disable|prefer|require` and libpq's `options`). Call `run()` (or add the store to a service group) before
@@ -42,6 +44,7 @@ public struct PostgresSyncStore: SyncStore, Service {
         self.limits = limits
         self.logger = logger
         changes = ScopeChanges(recheck: waitRecheck)
+        blobs = PostgresBlobStore(client: client, logger: logger)
     }
 
     /// Runs the pool (and, on one of its connections, the listener for other instances' changes)

@@ -68,6 +68,8 @@ extension SQLiteSyncStore {
                         bytes: row[7], changedAt: row[8], status: row[9])
                 },
                 horizon: horizon)
+            // The files of the cases disposed of go too (those nothing else refers to).
+            try Self.queueSweeps(ofCases: plan.caseIds, db)
             try Self.tombstone(plan.tombstones, keepingCitizen: true, now: now, db)
             for id in plan.cleared { try db.execute(sql: "UPDATE records SET body = NULL WHERE id = ?", arguments: [id]) }
             try Self.addToScopes(plan.scopes, db)
@@ -77,6 +79,7 @@ extension SQLiteSyncStore {
         changes.changed(changedScopes)
         // The log still holds the disposed pages: copied into the file (where they are overwritten) and emptied.
         if report.cases > 0 { _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+        try await BlobSweep(store: self).sweepQueued()
         return report
     }
 

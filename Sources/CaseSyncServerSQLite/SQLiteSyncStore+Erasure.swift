@@ -7,7 +7,7 @@ extension SQLiteSyncStore {
     /// Erases a citizen in one transaction (`ErasurePlan`).
     public func erase(accountId: String) async throws -> ErasureReport {
         let now = environment.now()
-        let (report, clients, changedScopes) = try await writer.write { db -> (ErasureReport, [String], [String]) in
+        let (report, clients, changedScopes, uploads) = try await writer.write { db -> (ErasureReport, [String], [String], [UploadKey]) in
             try ErasurePlan.checkCitizen(role: try String.fetchOne(db, sql: "SELECT role FROM accounts WHERE id = ?", arguments: [accountId]))
             let plan = ErasurePlan(
                 try Row.fetchAll(
@@ -21,6 +21,14 @@ extension SQLiteSyncStore {
                     ErasurePlan.Stored(
                         type: RecordType(rawValue: row[0]) ?? .case, id: row[1], authorityId: row[2], version: row[3], deleted: row[4])
                 })
+            // The citizen's files go too: those of their cases, and their uploads.
+            try Self.queueSweeps(ofCases: plan.caseIds, db)
+            let uploads = try String.fetchAll(db, sql: "SELECT sha256 FROM uploads WHERE account_id = ?", arguments: [accountId])
+                .map { UploadKey(accountId: accountId, sha256: $0) }
+            for upload in uploads {
+                try db.execute(sql: "INSERT OR IGNORE INTO blob_sweeps (sha256) VALUES (?)", arguments: [upload.sha256])
+            }
+            try db.execute(sql: "DELETE FROM uploads WHERE account_id = ?", arguments: [accountId])
             for id in plan.removed { try db.execute(sql: "DELETE FROM records WHERE id = ?", arguments: [id]) }
             try Self.tombstone(plan.tombstones, keepingCitizen: false, now: now, db)
             for id in plan.cleared {
@@ -44,8 +52,12 @@ extension SQLiteSyncStore {
             try db.execute(sql: "UPDATE server_state SET erasing = 0")
             try Self.appendAudit([plan.entry(accountId: accountId, at: now)], db)
             let records = plan.removed.count + plan.tombstones.count + plan.cleared.count
-            return (ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients, Array(plan.scopes.keys))
+            return (
+                ErasureReport(cases: plan.caseIds.count, records: records, devices: clients.count), clients, Array(plan.scopes.keys), uploads
+            )
         }
+        for upload in uploads { try await blobs.discard(upload) }
+        try await BlobSweep(store: self).sweepQueued()
         sessions.evict(clientIds: Set(clients))
         changes.changed(changedScopes)
         // The log still holds the erased pages: copied into the file (where they are overwritten) and emptied.

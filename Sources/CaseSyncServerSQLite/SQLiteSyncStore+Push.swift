@@ -60,19 +60,28 @@ extension SQLiteSyncStore {
                 snapshot.records.append(try found.get())
             }
         }
-        if !reads.childrenOf.isEmpty || !reads.eventsOf.isEmpty {
+        if !reads.childrenOf.isEmpty || !reads.bodiesOf.isEmpty {
             let children = try RawStatement(db, sql: PushStatements.childrenRead)
-            for caseId in reads.childrenOf.union(reads.eventsOf) {
+            for caseId in reads.childrenOf.union(reads.bodiesOf) {
                 let all = reads.childrenOf.contains(caseId)
-                let events = reads.eventsOf.contains(caseId)
-                try children.bind(caseId).bind(all ? "message" : "event").bind(all ? "conflict" : "event").bind(events).each { row in
+                let bodies = reads.bodiesOf.contains(caseId)
+                try children.bind(caseId).bind(all ? "message" : "event").bind(all ? "conflict" : "event").bind(bodies).each { row in
                     snapshot.children.append(try Self.stored(row, id: nil, caseId: caseId).get())
                 }
                 if all { snapshot.childrenRead.insert(caseId) }
-                if events { snapshot.eventsRead.insert(caseId) }
+                if bodies { snapshot.bodiesRead.insert(caseId) }
             }
         }
         for id in reads.authorities { snapshot.authorities[id] = try Self.standing(db, authorityId: id) }
+        if let account = reads.blobsOf {
+            let grant = try RawStatement(
+                db, sql: "SELECT size, content_type FROM uploads WHERE account_id = ? AND sha256 = ? AND completed_at IS NOT NULL")
+            for sha256 in reads.blobs {
+                if let blob = try grant.bind(account).bind(sha256).first({ UploadedBlob(size: $0.int64(0), contentType: $0.string(1) ?? "") }) {
+                    snapshot.blobs[sha256] = blob
+                }
+            }
+        }
         if let citizen = reads.storedBytesOf {
             snapshot.storedBytes = try Int64.fetchOne(
                 db, sql: "SELECT bytes FROM scope_digests WHERE scope = ?", arguments: [ScopeKey.citizen(citizen)]) ?? 0
@@ -121,6 +130,15 @@ extension SQLiteSyncStore {
         }
         try addToScopes(plan.scopes, db)
         try appendAudit(plan.audit, db)
+        for sha256 in plan.attachedBlobs {
+            try db.execute(
+                sql: "UPDATE uploads SET attached_at = ? WHERE account_id = ? AND sha256 = ? AND attached_at IS NULL",
+                arguments: [now.millisecondsSince1970, plan.accountId, sha256])
+        }
+        for sha256 in plan.releasedBlobs {
+            try db.execute(sql: "DELETE FROM uploads WHERE account_id = ? AND sha256 = ?", arguments: [plan.accountId, sha256])
+            try db.execute(sql: "INSERT OR IGNORE INTO blob_sweeps (sha256) VALUES (?)", arguments: [sha256])
+        }
     }
 
     /// The next place in the change sequence (the caller stores the last it takes in `server_state.last_seq`).
@@ -153,11 +171,13 @@ public enum PushStatements {
     public static let recordRead = """
         SELECT type, case_id, citizen_id, authority_id, version, deleted, seq, length(body), body FROM records WHERE id = ?
         """
-    /// A case's live children: events and the two types given (the same twice for events only), and the
-    /// bodies of events if the fourth argument is true. Columns as `recordRead`'s, with id for case_id.
+    /// A case's live children: events, attachments and the two types given (`event` twice for no more),
+    /// and the bodies of events and attachments if the fourth argument is true. Columns as `recordRead`'s,
+    /// with id for case_id.
     static let childrenRead = """
-        SELECT type, id, citizen_id, authority_id, version, deleted, seq, length(body), CASE WHEN type = 'event' AND ?4 THEN body END
-        FROM records WHERE case_id = ?1 AND deleted = 0 AND type IN ('event', ?2, ?3) ORDER BY seq
+        SELECT type, id, citizen_id, authority_id, version, deleted, seq, length(body),
+               CASE WHEN type IN ('event', 'attachment') AND ?4 THEN body END
+        FROM records WHERE case_id = ?1 AND deleted = 0 AND type IN ('event', 'attachment', ?2, ?3) ORDER BY seq
         """
     /// Arguments: id, type, case_id, citizen_id, authority_id, seq, version, deleted, body, changed_at.
     public static let recordUpsert = """

@@ -24,6 +24,8 @@ public struct SQLiteSyncStore: SyncStore {
     /// another process (compact, erase) wakes nobody here: its news reaches a device at its next wait,
     /// which asks the database first (delayed by one wait at most, never lost).
     public let changes = ScopeChanges()
+    /// The bytes of files: in `blobs/` beside the database file; in memory for an in-memory database.
+    public let blobs: any BlobStore
 
     /// Opens (creating if needed) the database at `path` and migrates it. Every commit is on disk
     /// before it returns (`synchronous = FULL`); pushes that arrive together share one commit unless
@@ -47,7 +49,8 @@ public struct SQLiteSyncStore: SyncStore {
         try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         try self.init(
             writer: pool, environment: environment, limits: limits, logger: logger,
-            checkpointer: try Checkpointer(path: path, logger: logger), groupCommit: groupCommit)
+            checkpointer: try Checkpointer(path: path, logger: logger), groupCommit: groupCommit,
+            blobs: try FileBlobStore(directory: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("files")))
     }
 
     /// Uses an open database (an in-memory `DatabaseQueue` in tests) and migrates it.
@@ -55,14 +58,17 @@ public struct SQLiteSyncStore: SyncStore {
         writer: any DatabaseWriter, environment: ServerEnvironment = .live, limits: ProtocolLimits = .init(), groupCommit: Bool = true,
         logger: Logger
     ) throws {
-        try self.init(writer: writer, environment: environment, limits: limits, logger: logger, checkpointer: nil, groupCommit: groupCommit)
+        try self.init(
+            writer: writer, environment: environment, limits: limits, logger: logger, checkpointer: nil, groupCommit: groupCommit,
+            blobs: MemoryBlobStore())
     }
 
     private init(
         writer: any DatabaseWriter, environment: ServerEnvironment, limits: ProtocolLimits, logger: Logger,
-        checkpointer: Checkpointer?, groupCommit: Bool
+        checkpointer: Checkpointer?, groupCommit: Bool, blobs: any BlobStore
     ) throws {
         self.writer = writer
+        self.blobs = blobs
         commits = groupCommit ? GroupCommit(writer: writer, afterCommit: { [checkpointer] in checkpointer?.noteWrite() }) : nil
         self.environment = environment
         self.limits = limits

@@ -192,6 +192,29 @@ enum ServerSchema {
                     WHERE json_type(CAST(outcome AS TEXT), '$.conflicts') = 'array';
                     """)
         }
+        migrator.registerMigration("v12: attachments") { db in
+            try db.execute(
+                sql: """
+                    -- An account's upload of a blob (the bytes are in the blob store): begun with the size it
+                    -- declared; whole once completed_at is set, and then the account may attach it.
+                    -- attached_at: an attachment of the account names it (it no longer counts as pending).
+                    CREATE TABLE uploads (
+                        account_id TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        content_type TEXT,
+                        completed_at INTEGER,
+                        attached_at INTEGER,
+                        PRIMARY KEY (account_id, sha256)
+                    );
+                    CREATE INDEX uploads_sha256 ON uploads(sha256);
+                    CREATE INDEX uploads_started ON uploads(started_at);
+                    -- Blobs that deletions released, for the sweep to delete if nothing else refers to them.
+                    CREATE TABLE blob_sweeps (sha256 TEXT PRIMARY KEY);
+                    CREATE INDEX records_attachments ON records(case_id) WHERE type = 'attachment' AND deleted = 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseSyncProtocol
+import Foundation
 
 /// The limits an operator sets when serving; every one is announced in discovery.
 struct LimitOptions: ParsableArguments {
@@ -14,6 +15,12 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Days a device may go unused before it must log in again; 0 for never (default 180).") var sessionIdleDays: Int?
     @Option(help: "Longest wait for news a device may ask for, in seconds; keep it below your proxy's read timeout (default 55).")
     var maxWaitSeconds: Int?
+    @Option(help: "Largest file a case may hold, in bytes (default 26214400).") var maxAttachmentBytes: Int64?
+    @Option(help: "Most bytes of files one case may hold (default 104857600).") var maxCaseAttachmentBytes: Int64?
+    @Option(
+        help: "Types of file a case may hold, found by content, comma-separated (default all: application/pdf,image/heic,image/heif,image/jpeg,image/png).",
+        transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
+    var attachmentTypes: [String]?
 
     func validate() throws {
         for (name, value) in [
@@ -25,6 +32,13 @@ struct LimitOptions: ParsableArguments {
         }
         if let maxWaitSeconds, maxWaitSeconds > 3_600 { throw ValidationError("--max-wait-seconds must be at most 3600") }
         if let sessionIdleDays, sessionIdleDays > 36_500 { throw ValidationError("--session-idle-days must be at most 36500 (0: never)") }
+        for (name, value) in [("--max-attachment-bytes", maxAttachmentBytes), ("--max-case-attachment-bytes", maxCaseAttachmentBytes)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
+        }
+        if let attachmentTypes, let unknown = attachmentTypes.first(where: { !AttachmentRules.defaultTypes.contains($0) }) {
+            throw ValidationError(
+                "--attachment-types: \(unknown) is not a type the server can recognise; choose from \(AttachmentRules.defaultTypes.joined(separator: ", "))")
+        }
         if let maxAccountBytes, maxAccountBytes < 0 { throw ValidationError("--max-account-bytes must be 0 (no limit) or more") }
         for (name, value) in [
             ("--redeem-per-minute", redeemPerMinute), ("--sync-per-minute", syncPerMinute), ("--session-idle-days", sessionIdleDays),
@@ -46,6 +60,9 @@ struct LimitOptions: ParsableArguments {
         if let syncPerMinute { limits.syncRequestsPerMinute = syncPerMinute }
         if let sessionIdleDays { limits.sessionIdleDays = sessionIdleDays }
         if let maxWaitSeconds { limits.maxWaitSeconds = maxWaitSeconds }
+        if let maxAttachmentBytes { limits.maxAttachmentBytes = maxAttachmentBytes }
+        if let maxCaseAttachmentBytes { limits.maxCaseAttachmentBytes = maxCaseAttachmentBytes }
+        if let attachmentTypes { limits.attachmentTypes = attachmentTypes }
         return limits
     }
 }

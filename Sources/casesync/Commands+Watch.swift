@@ -65,6 +65,8 @@ struct Watch: AsyncParsableCommand {
             text += conflict.resolution == nil
                 ? "your edit of \(conflict.conflict.field) met another; see: casesync conflicts"
                 : "the conflict on \(conflict.conflict.field) is resolved"
+        default:
+            text += "a \(record.type.rawValue) record (this version of casesync does not show them; update it to see it)"
         }
         return text
     }

@@ -92,6 +92,7 @@ func describe(_ event: TimelineEvent) -> String {
         text += event.consent == true ? " with the objector's consent (Awb 7:10 lid 4)" : " (Awb 7:10 lid 3)"
     case .paused: text = "decision period paused from \(event.effectiveDate.map(String.init(describing:)) ?? "?") (Awb 7:10 lid 2)"
     case .resumed: text = "decision period runs again from \(event.effectiveDate.map(String.init(describing:)) ?? "?")"
+    default: text = event.type.rawValue.replacingOccurrences(of: "_", with: " ")
     }
     text += event.actorName.map { " (\($0), \(event.actorRole.rawValue))" } ?? " (\(event.actorRole.rawValue))"
     if let note = event.note { text += ": \(note)" }
@@ -112,5 +113,6 @@ func describe(_ operation: MutationOperation) -> String {
         case .pause: "pause the decision period"
         case .resume: "let the decision period run again"
         }
+    case .attach(let attachment): "attach \(attachment.name)"
     }
 }

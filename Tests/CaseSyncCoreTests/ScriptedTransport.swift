@@ -1,4 +1,5 @@
 import CaseSyncProtocol
+import Foundation
 import Synchronization
 
 /// A transport whose answers a test scripts, to drive the sync engine through failures the real
@@ -15,12 +16,15 @@ final class ScriptedTransport: SyncTransport, Sendable {
     private let pushAnswers: Mutex<[Result<PushResponse, SyncTransportError>]>
     private let pullAnswers: Mutex<[Result<PullResponse, SyncTransportError>]>
     private let waitAnswers: Mutex<[Result<WaitResponse, SyncTransportError>]>
+    /// Pull pages given as the bytes a server sent, answered before `pull`'s (to replay a vector).
+    private let rawPages: Mutex<[Data]>
     let log = Mutex(Log())
 
     init(
         push: [Result<PushResponse, SyncTransportError>] = [], pull: [Result<PullResponse, SyncTransportError>] = [],
-        wait: [Result<WaitResponse, SyncTransportError>] = []
+        wait: [Result<WaitResponse, SyncTransportError>] = [], rawPages: [Data] = []
     ) {
+        self.rawPages = Mutex(rawPages)
         pushAnswers = Mutex(push)
         pullAnswers = Mutex(pull)
         waitAnswers = Mutex(wait)
@@ -97,5 +101,37 @@ final class ScriptedTransport: SyncTransport, Sendable {
             return PullResponse(changes: [], cursor: cursor ?? "0", hasMore: false, checksum: nil)
         }
         return try answer.get()
+    }
+
+    func pullPage(cursor: String?, limit: Int?, token: String) async throws(SyncTransportError) -> RawPullResponse {
+        guard let page = rawPages.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else {
+            return RawPullResponse(try await pull(cursor: cursor, limit: limit, token: token))
+        }
+        log.withLock { $0.pulls.append(cursor) }
+        do {
+            return try RawPullResponse(json: page)
+        } catch {
+            throw .invalidResponse(WireCoding.describe(error))
+        }
+    }
+
+    /// Files as a server would hold them: uploads by hash, each whole once all its bytes came.
+    let files = Mutex<[String: [UInt8]]>([:])
+
+    func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState? {
+        files.withLock { $0[sha256] }.map { UploadState(sha256: sha256, size: Int64($0.count), received: Int64($0.count), complete: true) }
+    }
+
+    func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError) -> UploadState {
+        files.withLock { $0[sha256, default: []] += bytes }
+        let held = Int64(files.withLock { $0[sha256]?.count ?? 0 })
+        return UploadState(sha256: sha256, size: size, received: held, complete: held == size)
+    }
+
+    func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
+        guard let file = files.withLock({ $0[sha256] }), range.upperBound <= file.count else {
+            throw .server(status: 404, error: .init(code: .notFound, message: "no such file"))
+        }
+        return Array(file[Int(range.lowerBound)..<Int(range.upperBound)])
     }
 }

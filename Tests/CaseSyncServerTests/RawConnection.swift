@@ -56,6 +56,15 @@ final class RawConnection: @unchecked Sendable {
         return bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
+    /// Closes the connection's sending side, as a peer whose network drops would stop sending.
+    func shutdown() { Glibc.shutdown(socket, Int32(SHUT_WR)) }
+
+    /// Sends raw bytes; false once the server has closed the connection.
+    @discardableResult
+    func send(bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
     /// What the server sends until it closes the connection or a read times out; nil when it sent
     /// nothing and kept the connection open for the whole timeout.
     func readToEnd() async -> String? {

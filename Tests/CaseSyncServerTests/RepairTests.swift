@@ -176,6 +176,15 @@ final class GatedTransport: SyncTransport {
     func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
         try await base.wait(cursor: cursor, seconds: seconds, token: token)
     }
+    func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState? {
+        try await base.uploadState(sha256: sha256, token: token)
+    }
+    func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError) -> UploadState {
+        try await base.upload(sha256: sha256, size: size, offset: offset, bytes: bytes, token: token)
+    }
+    func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
+        try await base.download(caseId: caseId, sha256: sha256, range: range, token: token)
+    }
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
         let response = try await base.push(request, token: token)
         if state.withLock({ $0.dropping }) { throw .unreachable("the answer was lost") }

@@ -95,6 +95,15 @@ struct TestServer {
         self.backend = backend
     }
 
+    /// A server over a store the test opened (a file database, say), seeded already.
+    init(store: any SyncStore, limits: ProtocolLimits = .init(), determinism: Determinism) {
+        self.determinism = determinism
+        self.store = store
+        service = SyncService(store: store, limits: limits)
+        backend = .sqlite
+        lifetime = StoreLifetime()
+    }
+
     var transport: InProcessTransport { InProcessTransport(service: service) }
     var router: Router<CaseSyncRequestContext> { router() }
 

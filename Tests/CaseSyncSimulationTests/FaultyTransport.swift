@@ -128,4 +128,16 @@ final class FaultyTransport: SyncTransport {
     func wait(cursor: String?, seconds: Int, token: String) async throws(SyncTransportError) -> WaitResponse {
         try deliver(try await gate().wait(cursor: cursor, seconds: seconds, token: token))
     }
+
+    func uploadState(sha256: String, token: String) async throws(SyncTransportError) -> UploadState? {
+        try deliver(try await gate().uploadState(sha256: sha256, token: token))
+    }
+
+    func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError) -> UploadState {
+        try deliver(try await gate().upload(sha256: sha256, size: size, offset: offset, bytes: bytes, token: token))
+    }
+
+    func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
+        try deliver(try await gate().download(caseId: caseId, sha256: sha256, range: range, token: token))
+    }
 }

@@ -46,6 +46,8 @@ extension SimWorld {
                     case .event(let event): try encoder.encode(event)
                     case .message(let message): try encoder.encode(message)
                     case .conflict(let conflict): try encoder.encode(conflict)
+                    case .attachment(let attachment): try encoder.encode(attachment)
+                    case .unknown(_, let json): json
                     case nil: Data()
                     }
                 return (change.id, (change.version, data))

@@ -82,6 +82,7 @@ struct SyncController {
             ServerMetrics.count(page, bytes: bytes.count)
             return ResponseCompression.json(bytes, for: request)
         }
+        addFileRoutes(to: versioned)
         // A hint to pull, held open until the device's scope changes (or `seconds` pass).
         sync.get("/wait") { request, context in
             let query = request.uri.queryParameters
@@ -99,7 +100,7 @@ struct SyncController {
     }
 
     /// A whole number from the query, if given.
-    private static func integer(_ name: String, in query: Parameters) throws -> Int? {
+    static func integer(_ name: String, in query: Parameters) throws -> Int? {
         guard let text = query[name[...]] else { return nil }
         guard let value = Int(String(text)) else { throw ServiceError(.invalidRequest, "\(name) must be a whole number") }
         return value

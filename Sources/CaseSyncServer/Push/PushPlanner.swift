@@ -66,12 +66,21 @@ public struct PushPlanner: Sendable {
             case .resolveConflict(let conflictId, _):
                 reads.records.insert(conflictId)
                 reads.childrenOf.insert(mutation.caseId)
-            case .transition, .delete: reads.childrenOf.insert(mutation.caseId)
-            case .deadline: reads.eventsOf.insert(mutation.caseId)
+            case .transition: reads.childrenOf.insert(mutation.caseId)
+            case .delete:
+                // Its attachments' bodies name the blobs the deletion releases.
+                reads.childrenOf.insert(mutation.caseId)
+                reads.bodiesOf.insert(mutation.caseId)
+            case .deadline: reads.bodiesOf.insert(mutation.caseId)
+            case .attach(let attachment):
+                reads.records.insert(attachment.id)
+                reads.bodiesOf.insert(mutation.caseId)
+                reads.blobs.insert(attachment.sha256)
             case .edit: break
             }
         }
         if session.account.role == .citizen, limits.maxAccountBytes > 0, growth > 0 { reads.storedBytesOf = session.account.id }
+        if !reads.blobs.isEmpty { reads.blobsOf = session.account.id }
         return reads
     }
 
@@ -108,7 +117,8 @@ public struct PushPlanner: Sendable {
         let newLast = max(last, request.mutations.last?.mutationId ?? last)
         return PushPlan(
             writes: state.writes, outcomes: state.outcomes, lastMutationId: newLast, previousLastMutationId: last,
-            scopes: state.scopes, response: PushResponse(outcomes: outcomes, lastMutationId: newLast), audit: audit)
+            scopes: state.scopes, response: PushResponse(outcomes: outcomes, lastMutationId: newLast), audit: audit,
+            releasedBlobs: state.releasedBlobs, attachedBlobs: state.attachedBlobs, accountId: session.account.id)
     }
 
     /// The outcome a repeated mutation got the first time. A different mutation under a used id means
@@ -148,6 +158,11 @@ public struct PushPlanner: Sendable {
             context.authority = state.authorities[newCase.authorityId] ?? .unchecked
         case .deadline:
             context.deadlineChanges = DecisionPeriodChanges(events: try state.liveEvents(of: mutation.caseId))
+        case .attach(let attachment):
+            context.recordIdInUse = state.records[attachment.id] != nil
+            context.attachments = AttachmentContext(limits: limits)
+            context.attachments.blob = state.blobs[attachment.sha256]
+            context.attachments.caseBytes = try state.liveAttachments(of: mutation.caseId).reduce(0) { $0 + $1.size }
         default:
             break
         }
@@ -179,6 +194,12 @@ public struct PushPlanner: Sendable {
             try state.write(
                 .message, id: message.id, caseId: record.id, citizenId: record.citizenId,
                 authorityId: record.authorityVisibility, version: 1, deleted: false, body: message.jsonBytes)
+        }
+        for attachment in effect.attachments {
+            state.attachedBlobs.insert(attachment.sha256)
+            try state.write(
+                .attachment, id: attachment.id, caseId: record.id, citizenId: record.citizenId,
+                authorityId: record.authorityVisibility, version: 1, deleted: false, body: attachment.jsonBytes)
         }
         for conflict in effect.conflicts {
             try state.write(
@@ -241,8 +262,12 @@ public struct PushReads: Sendable, Hashable {
     /// Cases whose visibility may change (a transition, a resolved conflict, a deletion): the places of
     /// their live events, messages and conflicts, bodies not needed.
     public var childrenOf: Set<String> = []
-    /// Cases whose decision period changes: their live events, with bodies.
-    public var eventsOf: Set<String> = []
+    /// Cases whose live events and attachments the rules read, with bodies: a decision period that
+    /// changes, the bytes a case's files hold.
+    public var bodiesOf: Set<String> = []
+    /// Blobs that attachments name: whether the account `blobsOf` uploaded each whole (its grants).
+    public var blobs: Set<String> = []
+    public var blobsOf: String?
     /// The authorities filed with: whether the register holds them.
     public var authorities: Set<String> = []
     /// The citizen whose stored bytes the storage limit is checked against.
@@ -310,8 +335,10 @@ public struct PushSnapshot: Sendable {
     public var storedBytes: Int64 = 0
     /// The cases all of whose live children are in `children`.
     public var childrenRead: Set<String> = []
-    /// The cases whose live events are in `children` with their bodies.
-    public var eventsRead: Set<String> = []
+    /// The cases whose live events and attachments are in `children` with their bodies.
+    public var bodiesRead: Set<String> = []
+    /// The blobs asked for that the pushing account uploaded whole, by SHA-256.
+    public var blobs: [String: UploadedBlob] = [:]
 
     public init() {}
 }
@@ -351,6 +378,14 @@ public struct PushPlan: Sendable {
     public var response: PushResponse
     /// The audit trail's entries: one for every mutation applied or merged.
     public var audit: [AuditEntry]
+    /// Blobs that attachments this push deleted named (a deleted draft's files): the store drops the
+    /// pushing account's grants of them and queues them for the sweep (`BlobSweep`), which deletes
+    /// those nothing else refers to.
+    public var releasedBlobs: Set<String>
+    /// Blobs this push's attachments name: the pushing account's uploads of them are attached (no longer
+    /// count as pending).
+    public var attachedBlobs: Set<String>
+    public var accountId: String
 }
 
 /// The keys of the scopes a store keeps a checksum (and, for a citizen, a byte count) of.
@@ -379,13 +414,16 @@ struct PushState {
     var children: [String: [String]] = [:]
     /// What the store read: cases all of whose children are known, whose events are, and the ids it found.
     let childrenRead: Set<String>
-    let eventsRead: Set<String>
+    let bodiesRead: Set<String>
+    let blobs: [String: UploadedBlob]
     let stored: Set<String>
     var cases: [String: VersionedCase?] = [:]
     let authorities: [String: AuthorityStanding]
     var writes: [RecordWrite] = []
     var outcomes: [NewOutcome] = []
     var scopes: [String: ScopeDelta] = [:]
+    var releasedBlobs: Set<String> = []
+    var attachedBlobs: Set<String> = []
 
     init(_ snapshot: PushSnapshot) {
         for record in snapshot.records { records[record.id] = record }
@@ -396,7 +434,8 @@ struct PushState {
             if seen.insert(child.id).inserted { children[child.caseId, default: []].append(child.id) }
         }
         childrenRead = snapshot.childrenRead
-        eventsRead = snapshot.eventsRead
+        bodiesRead = snapshot.bodiesRead
+        blobs = snapshot.blobs
         authorities = snapshot.authorities
     }
 
@@ -414,11 +453,21 @@ struct PushState {
 
     /// The live events of a case, read or written by this push, in change order.
     func liveEvents(of caseId: String) throws -> [TimelineEvent] {
-        try require(eventsRead, caseId)
+        try require(bodiesRead, caseId)
         return try (children[caseId] ?? []).compactMap { id in
             guard let record = records[id], record.type == .event, !record.deleted else { return nil }
             guard let body = record.body else { throw ServiceError(.internalError, "an event of the case was read without its body") }
             return try TimelineEvent(json: body)
+        }
+    }
+
+    /// The live attachments of a case, read or written by this push.
+    func liveAttachments(of caseId: String) throws -> [AttachmentRecord] {
+        try require(bodiesRead, caseId)
+        return try (children[caseId] ?? []).compactMap { id in
+            guard let record = records[id], record.type == .attachment, !record.deleted else { return nil }
+            guard let body = record.body else { throw ServiceError(.internalError, "an attachment of the case was read without its body") }
+            return try WireCoding.decode(AttachmentRecord.self, from: body)
         }
     }
 
@@ -465,15 +514,18 @@ struct PushState {
         }
     }
 
-    /// Moves a case's records after its visibility changed: its events and messages into the
-    /// authority's scope on submission; every record of it (conflicts too) out of every scope, as
+    /// Moves a case's records after its visibility changed: its events, messages and attachments into
+    /// the authority's scope on submission; every record of it (conflicts too) out of every scope, as
     /// tombstones, on deletion.
     mutating func rewriteChildren(of record: CaseRecord, deleted: Bool) throws {
         try require(childrenRead, record.id)
-        let types: Set<RecordType> = deleted ? [.event, .message, .conflict] : [.event, .message]
+        let types: Set<RecordType> = deleted ? [.event, .message, .conflict, .attachment] : [.event, .message, .attachment]
         for id in children[record.id] ?? [] {
             guard let child = records[id], !child.deleted, types.contains(child.type) else { continue }
             if deleted {
+                if child.type == .attachment, let body = child.body {
+                    releasedBlobs.insert(try WireCoding.decode(AttachmentRecord.self, from: body).sha256)
+                }
                 // The tombstone reaches whoever saw the record.
                 try write(
                     child.type, id: id, caseId: record.id, citizenId: child.citizenId, authorityId: child.authorityId,

@@ -48,6 +48,7 @@ enum PushValidation {
         switch mutation.operation {
         case .create: ("caseId", mutation.caseId)
         case .addMessage(let id, _): ("messageId", id)
+        case .attach(let attachment): ("attachment.id", attachment.id)
         default: nil
         }
     }
@@ -64,6 +65,7 @@ enum PushValidation {
                 (transition.fields ?? [:]).values.reduce(transition.note?.utf8.count ?? 0) { $0 + $1.utf8.count }
             case .addMessage(_, let body): overhead + body.utf8.count
             case .deadline(let change): overhead + (change.note?.utf8.count ?? 0)
+            case .attach(let attachment): overhead + attachment.name.utf8.count
             case .resolveConflict, .delete: 0
             }
         return Int64(bytes)

@@ -61,6 +61,7 @@ extension Mutation {
         case .resolveConflict: ["conflict"]
         case .delete: []
         case .deadline(let change): ["deadline." + change.action.rawValue]
+        case .attach: ["attachment"]
         }
     }
 }

@@ -1,3 +1,4 @@
+import CaseSyncDomain
 import CaseSyncProtocol
 
 /// A device's authenticated session: which client it is and whose account.
@@ -79,6 +80,47 @@ public protocol SyncStore: Sendable {
     /// Returns when the database answers a trivial query; throws `unavailable` when it does not
     /// within a couple of seconds.
     func checkReady() async throws
+
+    // MARK: Attachments: which account may use which blob; the bytes are in `blobs`.
+
+    /// Where this store's blobs are kept.
+    var blobs: any BlobStore { get }
+    /// An account's upload of a blob, begun or whole; nil when there is none.
+    func upload(_ key: UploadKey) async throws -> StoredUpload?
+    /// Notes an upload begun with the size it declares; one begun already is returned as it is.
+    func beginUpload(_ key: UploadKey, size: Int64, at now: Timestamp) async throws -> StoredUpload
+    /// The upload arrived whole and matched its hash: from now on the account may attach the blob.
+    func completeUpload(_ key: UploadKey, blob: UploadedBlob, at now: Timestamp) async throws
+    /// The bytes of the account's uploads that no attachment of it names yet (begun or whole).
+    func pendingUploadBytes(accountId: String) async throws -> Int64
+    /// Forgets an upload (its part is discarded by the caller).
+    func forgetUpload(_ key: UploadKey) async throws
+    /// The live attachment on case `caseId` that names the blob, if the session sees the case.
+    func attachment(caseId: String, sha256: String, session: Session) async throws -> AttachmentRecord?
+    /// Of `candidates`, the blobs a live attachment or an upload (begun or whole) still names.
+    func blobsInUse(_ candidates: Set<String>) async throws -> Set<String>
+    /// Blobs that deletions released (a draft deleted, a citizen erased), queued for `BlobSweep`.
+    func queuedSweeps(limit: Int) async throws -> Set<String>
+    /// Takes swept blobs off the queue.
+    func dequeueSweeps(_ blobs: Set<String>) async throws
+    /// Forgets uploads begun or made whole before `cutoff`; returns them (their parts to discard, their
+    /// blobs to sweep).
+    func expireUploads(before cutoff: Timestamp) async throws -> [UploadKey]
+}
+
+/// An account's upload of a blob as a store keeps it.
+public struct StoredUpload: Sendable, Hashable {
+    /// The size the upload declared.
+    public var size: Int64
+    public var startedAt: Timestamp
+    /// Set once the upload arrived whole and matched its hash.
+    public var blob: UploadedBlob?
+
+    public init(size: Int64, startedAt: Timestamp, blob: UploadedBlob?) {
+        self.size = size
+        self.startedAt = startedAt
+        self.blob = blob
+    }
 }
 
 extension SyncStore {
