@@ -41,6 +41,8 @@ let package = Package(
                 "CaseSyncDomain", "CaseSyncProtocol", "CaseSyncSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                // SHA-256 of attachments (CryptoKit on Apple platforms, BoringSSL elsewhere).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The system's zlib (Debian: zlib1g-dev), for gzip answers.

@@ -87,7 +87,7 @@ extension CaseSyncClient {
 
     /// Checks `operation` against the rebased case and, if the rules allow it, appends it to the outbox.
     /// A new id in this device's part of the id space (PROTOCOL.md §2).
-    private func createdId(_ db: Database) throws -> String {
+    func createdId(_ db: Database) throws -> String {
         CreatedId.make(from: environment.makeId(), clientId: try Self.requireAccount(db).clientId)
     }
 
@@ -113,6 +113,11 @@ extension CaseSyncClient {
         }
         if case .create(let newCase) = operation {
             context.authority = try Self.standing(db, authorityId: newCase.authorityId)
+        }
+        if case .attach(let attachment) = operation {
+            context.attachments.blob = try LocalDatabase.pendingFiles(db)[attachment.sha256]
+            context.attachments.caseBytes = try LocalDatabase.records(db, type: .attachment, caseId: caseId, as: AttachmentRecord.self)
+                .reduce(rebased.result.attachments.reduce(0) { $0 + $1.size }) { $0 + $1.size }
         }
         if isDeadlineChange {
             context.deadlineChanges = DecisionPeriodChanges(events: rebased.events + rebased.result.events)

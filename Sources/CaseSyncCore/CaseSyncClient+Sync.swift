@@ -21,8 +21,11 @@ extension CaseSyncClient {
     private func syncNow(transport: any SyncTransport) async throws -> SyncReport {
         var report = SyncReport()
         do {
+            // Files first: the attach mutations that name them are then applied by the push.
+            try await uploadPendingFiles(transport: transport, token: try deviceToken())
             try await runSync(sending: true, transport: transport, report: &report)
             try await refreshAuthorities(transport: transport, force: false)
+            try pruneFiles()
         } catch {
             // Pages applied before the failure may have left the index to follow (it follows once a second).
             try? await database.writer.write { db in try refreshCaseIndex(db) }
@@ -125,6 +128,12 @@ extension CaseSyncClient {
     static func deadLetterReason(_ db: Database, outcome: MutationOutcome, mutation: Mutation) throws -> (ErrorCode, String) {
         let code = outcome.code ?? .invalidRequest
         let message = outcome.message ?? "refused"
+        // A file the server would not take: its reason, not the bare "not uploaded".
+        if code == .blobMissing, case .attach(let attachment) = mutation.operation,
+           let refusal = try Row.fetchOne(db, sql: "SELECT code, message FROM file_refusals WHERE sha256 = ?", arguments: [attachment.sha256])
+        {
+            return (ErrorCode(refusal[0] as String), "\(attachment.name) was not accepted: \(refusal[1] as String)")
+        }
         guard code == .caseNotFound else { return (code, message) }
         for letter in try LocalDatabase.deadLetters(db, caseId: mutation.caseId) {
             if case .create = letter.mutation.operation {
@@ -172,6 +181,16 @@ extension CaseSyncClient {
                         ])
                 }
                 try db.execute(sql: "DELETE FROM outbox WHERE mutation_id = ?", arguments: [mutation.mutationId])
+                // An applied attach's file is the server's now (a refused one stays on this device).
+                if outcome.status != .rejected {
+                    try db.execute(sql: "DELETE FROM file_uploads WHERE mutation_id = ?", arguments: [mutation.mutationId])
+                }
+            }
+            // A refusal is told once: the same file attached again is offered to the server again.
+            for mutation in batch {
+                if case .attach(let attachment) = mutation.operation {
+                    try db.execute(sql: "DELETE FROM file_refusals WHERE sha256 = ?", arguments: [attachment.sha256])
+                }
             }
             try refreshCaseIndex(db)
         }

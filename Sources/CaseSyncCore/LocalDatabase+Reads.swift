@@ -104,9 +104,13 @@ extension CaseSyncClient {
         let needsEvents = withEvents || pending.contains { if case .deadline = $0.mutation.operation { true } else { false } }
         // Records come in server sequence order, which is the order things happened on the server.
         let events = needsEvents ? try LocalDatabase.records(db, type: .event, caseId: caseId, as: TimelineEvent.self) : []
+        let attaches = pending.contains { if case .attach = $0.mutation.operation { true } else { false } }
         let result = PendingRebase.rebase(
             server: server, pending: pending, actor: actor,
-            conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength, events: events)
+            conflicts: try LocalDatabase.conflictsById(db, caseId: caseId), maxTextLength: maxTextLength, events: events,
+            files: attaches ? try LocalDatabase.pendingFiles(db) : [:],
+            caseFileBytes: attaches ? try LocalDatabase.records(db, type: .attachment, caseId: caseId, as: AttachmentRecord.self)
+                .reduce(0) { $0 + $1.size } : 0)
         for index in pending.indices { pending[index].predicted = result.predictions[index] }
         return (server, pending, result, events)
     }

@@ -14,6 +14,8 @@ public struct LocalDatabase: Sendable {
     let progress = ProgressChannel()
     /// Where the device's token is kept (not in the database).
     public let tokens: any TokenStore
+    /// The files of attachments: in `<path>.files/` beside a database file.
+    public let files: LocalFiles
 
     /// Opens (creating if needed, readable by this user only: it holds personal data) the database file
     /// at `path` and migrates it. The token goes to `tokens`; by default a file beside the database
@@ -22,7 +24,7 @@ public struct LocalDatabase: Sendable {
         try OwnerOnlyFiles.prepareDatabase(at: path)
         try self.init(
             writer: DatabasePool(path: path, configuration: Self.configuration()), syncLock: SyncLock(path: path + ".sync-lock"),
-            tokens: tokens ?? FileTokenStore(path: path + ".token"))
+            tokens: tokens ?? FileTokenStore(path: path + ".token"), files: LocalFiles(directory: URL(fileURLWithPath: path + ".files")))
     }
 
     /// How a device's database file is opened (public so that the benchmark's SQLite floor opens it alike).
@@ -41,11 +43,12 @@ public struct LocalDatabase: Sendable {
 
     /// An in-memory database, for tests.
     public static func inMemory(tokens: any TokenStore = MemoryTokenStore()) throws -> LocalDatabase {
-        try LocalDatabase(writer: DatabaseQueue(), tokens: tokens)
+        try LocalDatabase(writer: DatabaseQueue(), tokens: tokens, files: .temporary())
     }
 
-    init(writer: any DatabaseWriter, syncLock: SyncLock = SyncLock(path: nil), tokens: any TokenStore) throws {
+    init(writer: any DatabaseWriter, syncLock: SyncLock = SyncLock(path: nil), tokens: any TokenStore, files: LocalFiles) throws {
         self.writer = writer
+        self.files = files
         self.syncLock = syncLock
         self.tokens = tokens
         try Self.migrator.migrate(writer)
@@ -161,6 +164,18 @@ public struct LocalDatabase: Sendable {
         }
         migrator.registerMigration("v8: the index of cases that screens read") { db in
             try db.execute(sql: CaseIndex.schema)
+        }
+        migrator.registerMigration("v9: files of attachments waiting to be sent") { db in
+            try db.execute(
+                sql: """
+                    -- The file each attach mutation names, until the server applied it (a refused one keeps it:
+                    -- its file stays on the device).
+                    CREATE TABLE file_uploads (
+                        mutation_id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL
+                    );
+                    -- Why the server refused to take a file (its attach is then refused for that reason).
+                    CREATE TABLE file_refusals (sha256 TEXT PRIMARY KEY, code TEXT NOT NULL, message TEXT NOT NULL);
+                    """)
         }
         return migrator
     }

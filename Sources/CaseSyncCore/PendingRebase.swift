@@ -13,16 +13,20 @@ public enum PendingRebase {
         public var messages: [CaseMessage]
         /// Timeline events the pending mutations add (deadline changes), as predicted.
         public var events: [TimelineEvent] = []
+        /// Files the pending mutations attach, as predicted (waiting to be sent).
+        public var attachments: [AttachmentRecord] = []
     }
 
     public static func rebase(
         server: VersionedCase?, pending: [PendingMutation], actor: MutationActor,
-        conflicts: [String: ConflictRecord], maxTextLength: Int, events: [TimelineEvent] = []
+        conflicts: [String: ConflictRecord], maxTextLength: Int, events: [TimelineEvent] = [],
+        files: [String: UploadedBlob] = [:], caseFileBytes: Int64 = 0
     ) -> Result {
         var state = server
         var predictions: [MutationOutcome] = []
         var messages: [CaseMessage] = []
         var added: [TimelineEvent] = []
+        var attachments: [AttachmentRecord] = []
         for edit in pending {
             let mutation = edit.mutation
             // Each edit shows as made when it was made (its times do not move each time the case is read).
@@ -37,13 +41,20 @@ public enum PendingRebase {
             if case .deadline = mutation.operation {
                 context.deadlineChanges = DecisionPeriodChanges(events: events + added)
             }
+            // A file is checked as this device found it (the server finds size and type again).
+            if case .attach(let attachment) = mutation.operation {
+                context.attachments.blob = files[attachment.sha256]
+                context.attachments.caseBytes = caseFileBytes + attachments.reduce(0) { $0 + $1.size }
+                context.recordIdInUse = attachments.contains { $0.id == attachment.id }
+            }
             let effect = CaseRules.apply(mutation, by: actor, to: state, context: context)
             predictions.append(effect.outcome)
             if let updated = effect.updatedCase { state = updated }
             messages += effect.messages
+            attachments += effect.attachments
             if effect.outcome.status != .rejected, case .deadline = mutation.operation { added += effect.events }
         }
         if state?.deleted == true { state = nil }
-        return Result(visible: state, predictions: predictions, messages: messages, events: added)
+        return Result(visible: state, predictions: predictions, messages: messages, events: added, attachments: attachments)
     }
 }

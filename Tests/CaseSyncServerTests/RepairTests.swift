@@ -99,8 +99,12 @@ extension RepairTests {
 /// The in-process transport with a network that can be held (pulls wait until released), cut (pulls
 /// fail once a number of them went through), or lose the answers of pushes that reached the server.
 final class GatedTransport: SyncTransport {
-    let base: InProcessTransport
+    let base: any SyncTransport
     private struct State {
+        /// File transfers (uploads and downloads of pieces) that may still go through (nil: all).
+        var filePieces: Int?
+        var uploadOffsets: [Int64] = []
+        var downloadStarts: [Int64] = []
         var pulls = 0
         var allowed: Int?
         var held = false
@@ -109,7 +113,21 @@ final class GatedTransport: SyncTransport {
     }
     private let state = Mutex(State())
 
-    init(_ base: InProcessTransport) { self.base = base }
+    init(_ base: any SyncTransport) { self.base = base }
+
+    /// From now on, file transfers fail once `count` more pieces went through (nil: never).
+    func allowFilePieces(_ count: Int?) { state.withLock { $0.filePieces = count } }
+    var uploadOffsets: [Int64] { state.withLock { $0.uploadOffsets } }
+    var downloadStarts: [Int64] { state.withLock { $0.downloadStarts } }
+
+    private func filePiece() throws(SyncTransportError) {
+        let allowed = state.withLock { state -> Bool in
+            guard let left = state.filePieces else { return true }
+            state.filePieces = left - 1
+            return left > 0
+        }
+        if !allowed { throw .unreachable("the train went into a tunnel") }
+    }
 
     var pulls: Int { state.withLock { $0.pulls } }
     func resetPulls() { state.withLock { $0.pulls = 0 } }
@@ -180,10 +198,14 @@ final class GatedTransport: SyncTransport {
         try await base.uploadState(sha256: sha256, token: token)
     }
     func upload(sha256: String, size: Int64, offset: Int64, bytes: [UInt8], token: String) async throws(SyncTransportError) -> UploadState {
-        try await base.upload(sha256: sha256, size: size, offset: offset, bytes: bytes, token: token)
+        try filePiece()
+        state.withLock { $0.uploadOffsets.append(offset) }
+        return try await base.upload(sha256: sha256, size: size, offset: offset, bytes: bytes, token: token)
     }
     func download(caseId: String, sha256: String, range: Range<Int64>, token: String) async throws(SyncTransportError) -> [UInt8] {
-        try await base.download(caseId: caseId, sha256: sha256, range: range, token: token)
+        try filePiece()
+        state.withLock { $0.downloadStarts.append(range.lowerBound) }
+        return try await base.download(caseId: caseId, sha256: sha256, range: range, token: token)
     }
     func push(_ request: PushRequest, token: String) async throws(SyncTransportError) -> PushResponse {
         let response = try await base.push(request, token: token)
