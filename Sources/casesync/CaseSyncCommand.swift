@@ -11,7 +11,7 @@ struct CaseSyncCommand: AsyncParsableCommand {
         discussion: "Every command but login and sync works without a network; sync sends your changes and fetches what changed.",
         subcommands: [
             Login.self, Logout.self, Devices.self, Export.self, Authorities.self, New.self, List.self, Show.self, Edit.self, Submit.self, Withdraw.self, Delete.self,
-            Message.self, Sync.self, Watch.self, Status.self, Conflicts.self, Resolve.self, Rejected.self,
+            Message.self, Attach.self, Attachments.self, Download.self, Sync.self, Watch.self, Status.self, Conflicts.self, Resolve.self, Rejected.self,
             Move.self, Hearing.self, Decide.self, Deadlines.self, Notice.self, Profile.self, Postpone.self, Pause.self, Resume.self,
         ])
 }

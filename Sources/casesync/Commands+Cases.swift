@@ -162,6 +162,8 @@ struct Show: AsyncParsableCommand {
             let detail = try client.detail(caseId: try client.caseId(matching: caseId))
             if json { return try printJSON(detail) }
             print(render(detail))
+            let files = try client.attachments(caseId: detail.local.id)
+            if !files.isEmpty { print((["Files:"] + render(files)).joined(separator: "\n")) }
             print(render(try client.deadlines(caseId: detail.local.id)).joined(separator: "\n"))
         }
     }
