@@ -77,6 +77,15 @@ for file in sorted(vector_files):
         body_schema = op["responses"][status]
         if "$ref" in body_schema:
             body_schema = spec["components"]["responses"][body_schema["$ref"].split("/")[-1]]
+        if "bodyBase64" in response:
+            # A file's bytes: the answer must be documented as bytes, and its headers must describe them.
+            if "application/octet-stream" not in body_schema.get("content", {}):
+                print(f"{where}: status {status} of {request['path']} is not documented as a file"); failures += 1
+            length = len(__import__("base64").b64decode(response["bodyBase64"]))
+            if str(length) != response.get("headers", {}).get("content-length"):
+                print(f"{where}: content-length does not match the bytes"); failures += 1
+            checked += 1
+            continue
         schema = body_schema["content"]["application/json"]["schema"]
         errors = list(validator(schema).iter_errors(response["body"]))
         if status.startswith("2") and "body" in request and "requestBody" in op:

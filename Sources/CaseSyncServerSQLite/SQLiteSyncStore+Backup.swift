@@ -22,6 +22,8 @@ extension SQLiteSyncStore {
         // One self-contained file (the copy took the log mode of the database it copies).
         try await target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try target.close()
+        // The files the copy's attachments name: beside it (blobs never change, so after the snapshot is fine).
+        if let files = blobs as? FileBlobStore { try await files.copyBlobs(to: URL(fileURLWithPath: path + ".files")) }
         // A copy of everyone's data left the server: the trail says so (after the copy, so not in it).
         var entry = AuditEntry.byOperator(at: environment.now(), .backup)
         entry.outcome = "to \(URL(fileURLWithPath: path).lastPathComponent)"

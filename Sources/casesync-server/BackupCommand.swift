@@ -52,7 +52,7 @@ struct Restore: AsyncParsableCommand {
             guard storage.resolvedDatabaseURL == nil else {
                 throw refusal("--from restores a SQLite backup; for PostgreSQL restore with pg_restore, then: casesync-server restore --database-restored")
             }
-            try replace(with: from)
+            try await replace(with: from)
         }
         let floor = try await storage.withStore { try await $0.markRestored() }
         print("restored: every device pulls its cases again (cursors below \(floor)); start the server")
@@ -60,7 +60,7 @@ struct Restore: AsyncParsableCommand {
     }
 
     /// Moves the current database aside and copies the backup in its place (the caller holds the lock).
-    func replace(with backup: String) throws {
+    func replace(with backup: String) async throws {
         let configuration = storage.configuration
         try exitOnError { try SQLiteSyncStore.checkBackup(at: backup) }
         let manager = FileManager.default
@@ -71,6 +71,12 @@ struct Restore: AsyncParsableCommand {
         }
         try manager.copyItem(atPath: backup, toPath: path)
         try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        // The backup's files join those the directory holds (a file is its hash: none is replaced).
+        if manager.fileExists(atPath: backup + ".files") {
+            let files = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("files")
+            let copied = try await FileBlobStore(directory: URL(fileURLWithPath: backup + ".files")).copyBlobs(to: files)
+            print("\(copied) file(s) of attachments restored")
+        }
         if manager.fileExists(atPath: path + ".replaced-" + stamp) {
             print("the database it replaces is kept as \(path).replaced-\(stamp)")
         }

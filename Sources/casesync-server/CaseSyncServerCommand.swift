@@ -215,6 +215,8 @@ struct Compact: AsyncParsableCommand {
     @Option(help: "Keep deletion records this many days.") var retentionDays: Int = 90
     @Option(help: "Dispose of cases closed or withdrawn, and unchanged, for this many days (default: keep them).")
     var closedCaseDays: Int?
+    @Flag(help: "Check every file held against the attachments that name it (after a crash between a deletion and its sweep).")
+    var sweepFiles = false
 
     func validate() throws {
         guard retentionDays >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
@@ -222,16 +224,20 @@ struct Compact: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (retentionDays, closedCaseDays) = (retentionDays, closedCaseDays)
-        let (disposal, report) = try await storage.withStore { store in
+        let (retentionDays, closedCaseDays, sweepFiles) = (retentionDays, closedCaseDays, sweepFiles)
+        let (disposal, report, sweep) = try await storage.withStore { store in
             var disposal: DisposalReport?
             if let closedCaseDays { disposal = try await store.dispose(closedCaseDays: closedCaseDays) }
-            return (disposal, try await store.compact(retentionDays: retentionDays))
+            let report = try await store.compact(retentionDays: retentionDays)
+            // Uploads never attached expire; files nothing refers to go.
+            let sweep = try await BlobSweep(store: store).collect(now: ServerEnvironment.live.now(), everything: sweepFiles)
+            return (disposal, report, sweep)
         }
         if let disposal, let closedCaseDays {
             print("disposed of \(disposal.cases) case(s) closed for \(closedCaseDays) days or more (\(disposal.records) record(s) left without content)")
         }
         print("removed \(report.tombstonesRemoved) deletion record(s); cursors below \(report.compactedThrough) will pull again in full")
+        print("removed \(sweep.blobsDeleted) file(s) nothing refers to; \(sweep.uploadsExpired) upload(s) never attached expired")
     }
 }
 

@@ -36,6 +36,10 @@ struct BackupRestoreTests {
         _ = try anna.createObjection(
             authorityId: "gm0193", fields: [.title: "Second", .grounds: "Another", .decisionReference: "PT-2", .decisionDate: "2026-03-02"],
             submit: true)
+        let photo = AttachmentTests.png(50_000)
+        let (file, files) = try AttachmentSyncTests.file(photo)
+        defer { try? FileManager.default.removeItem(at: files) }
+        try anna.attach(caseId: caseId, file: file)
         try await anna.sync(transport: before)
         try await officer.sync(transport: before)
 
@@ -49,6 +53,9 @@ struct BackupRestoreTests {
         try FileManager.default.createDirectory(atPath: root + "/restored", withIntermediateDirectories: true)
         try SQLiteSyncStore.checkBackup(at: root + "/backup.sqlite")
         try FileManager.default.copyItem(atPath: root + "/backup.sqlite", toPath: root + "/restored/casesync.sqlite")
+        // Its files, kept beside it, as `restore --from` puts them back.
+        #expect(try await FileBlobStore(directory: URL(fileURLWithPath: root + "/backup.sqlite.files"))
+            .copyBlobs(to: URL(fileURLWithPath: root + "/restored/files")) == 1)
         let restored = try Backend.openSQLite(ServerConfiguration(dataDirectory: root + "/restored"), environment: determinism.server, logger: quietLogger)
         let floor = try await restored.markRestored()
         let after = InProcessTransport(service: SyncService(store: restored, limits: .init()))
@@ -63,6 +70,8 @@ struct BackupRestoreTests {
         let record = try anna.detail(caseId: caseId).local.record
         #expect(record.status == .received, "the officer's change reached her")
         #expect(record.fields["contactEmail"] == nil, "what the lost history held is gone from her device too")
+        let (_, copy) = try await officer.download(caseId: caseId, matching: "permit.png", transport: after)
+        #expect(try Data(contentsOf: copy) == Data(photo), "the restored server serves the case's file")
         #expect(try anna.localChecksum() == (try await restored.pull(after: 0, limit: 5_000, session: try Self.session(anna))).checksum)
         #expect(Int64(try #require(try anna.account()?.cursor)) ?? 0 > floor)
 

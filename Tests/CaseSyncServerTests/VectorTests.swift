@@ -87,8 +87,14 @@ struct VectorTests {
                 if let device = step["device"] as? String, let token = tokenMap[device] {
                     headers[.authorization] = "Bearer \(token)"
                 }
+                // Headers a step sets (Range), and a body of bytes (a file's piece), in base64.
+                for (name, value) in request["headers"] as? [String: String] ?? [:] {
+                    headers[HTTPField.Name(name)!] = value
+                }
                 var body: ByteBuffer?
-                if let raw = request["rawBody"] as? String {
+                if let base64 = request["bodyBase64"] as? String {
+                    body = ByteBuffer(bytes: try #require(Data(base64Encoded: base64)))
+                } else if let raw = request["rawBody"] as? String {
                     body = ByteBuffer(string: substitute(raw, placeholderMap) as? String ?? raw)
                 } else if let object = request["body"] {
                     body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: substitute(object, placeholderMap)))
@@ -96,13 +102,26 @@ struct VectorTests {
                 let method = HTTPRequest.Method(rawValue: try #require(request["method"] as? String))!
                 let written = try #require(request["path"] as? String)
                 let path = substitute(written, placeholderMap) as? String ?? written
-                let (status, answer) = try await client.execute(uri: path, method: method, headers: headers, body: body) {
-                    response in
-                    (Int(response.status.code), try JSONSerialization.jsonObject(with: Data(buffer: response.body)))
+                // A JSON answer is compared as JSON; a file's bytes as base64, with the headers that describe them.
+                let (status, answer, fileHeaders) = try await client.execute(uri: path, method: method, headers: headers, body: body) {
+                    response -> (Int, Any, [String: String]?) in
+                    let bytes = Data(buffer: response.body)
+                    guard response.headers[.contentType] != "application/json" else {
+                        return (Int(response.status.code), try JSONSerialization.jsonObject(with: bytes), nil)
+                    }
+                    let described: [HTTPField.Name] = [.contentType, .contentRange, .contentLength, .eTag]
+                    let kept = Dictionary(uniqueKeysWithValues: described.compactMap { name in response.headers[name].map { (name.canonicalName, $0) } })
+                    return (Int(response.status.code), bytes.base64EncodedString(), kept)
                 }
                 let expected = try #require(step["response"] as? [String: Any])
                 if record {
-                    recordedSteps[index]["response"] = ["status": status, "body": reverse(answer, placeholderMap)]
+                    recordedSteps[index]["response"] =
+                        fileHeaders.map { ["status": status, "bodyBase64": answer, "headers": $0] }
+                        ?? ["status": status, "body": reverse(answer, placeholderMap)]
+                } else if let fileHeaders {
+                    #expect(status == expected["status"] as? Int, "\(file) step \(index + 1): status")
+                    #expect(answer as? String == expected["bodyBase64"] as? String, "\(file) step \(index + 1): bytes")
+                    #expect(fileHeaders == expected["headers"] as? [String: String], "\(file) step \(index + 1): headers")
                 } else {
                     #expect(status == expected["status"] as? Int, "\(file) step \(index + 1): status")
                     let want = substitute(expected["body"] ?? NSNull(), placeholderMap)

@@ -114,6 +114,25 @@ public struct FileBlobStore: BlobStore {
         try? FileManager.default.removeItem(atPath: blobPath(sha256))
     }
 
+    /// Copies every blob into `target` (a backup's files), linking where the file system allows: blobs
+    /// never change, so a link is a copy. Returns how many.
+    @discardableResult
+    public func copyBlobs(to target: URL) async throws -> Int {
+        let other = try FileBlobStore(directory: target)
+        var copied = 0
+        for sha256 in try await list() where try await other.size(of: sha256) == nil {
+            let destination = other.blobPath(sha256)
+            try FileManager.default.createDirectory(
+                atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            if link(blobPath(sha256), destination) != 0 {
+                try FileManager.default.copyItem(atPath: blobPath(sha256), toPath: destination)
+            }
+            copied += 1
+        }
+        return copied
+    }
+
     public func list() async throws -> [String] {
         let root = directory.appendingPathComponent("blobs").path
         var found: [String] = []
