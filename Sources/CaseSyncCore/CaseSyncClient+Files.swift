@@ -1,5 +1,6 @@
 import CaseSyncDomain
 import CaseSyncProtocol
+import Crypto
 import Foundation
 import GRDB
 
@@ -121,6 +122,8 @@ extension CaseSyncClient {
             database.files.prune(keeping: [])
             offset = 0
         }
+        // Hashed as the bytes come (after those a cut fetch left).
+        var digest = try database.files.partHasher(record.sha256)
         while offset < record.size {
             let end = min(record.size, offset + Int64(Self.filePiece))
             let bytes: [UInt8]
@@ -132,9 +135,10 @@ extension CaseSyncClient {
                 throw ClientError.from(error)
             }
             try database.files.append(bytes, to: record.sha256)
+            digest.update(data: bytes)
             offset += Int64(bytes.count)
         }
-        guard try database.files.finishDownload(record.sha256), let url = database.files.file(record.sha256) else {
+        guard try database.files.finishDownload(record.sha256, digest: digest), let url = database.files.file(record.sha256) else {
             throw ClientError(.integrity, "the file that arrived does not match its SHA-256 and was dropped; download it again")
         }
         return (record, url)

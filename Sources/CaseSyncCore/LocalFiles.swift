@@ -54,17 +54,30 @@ public struct LocalFiles: Sendable {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: bytes)
-        try handle.synchronize()
     }
 
-    /// Makes a whole download the file, if it has the hash it was asked for; otherwise drops it and
-    /// returns false.
-    func finishDownload(_ sha256: String) throws -> Bool {
+    /// A hasher that has read the bytes of a download under way (to go on with those still to come).
+    func partHasher(_ sha256: String) throws -> SHA256 {
+        var hasher = SHA256()
+        guard let handle = try? FileHandle(forReadingFrom: partURL(sha256)) else { return hasher }
+        defer { try? handle.close() }
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
+        return hasher
+    }
+
+    /// Makes a whole download the file, if `digest` (the SHA-256 of every byte it holds) is the hash it
+    /// was asked for; otherwise drops it and returns false.
+    /// (A part is flushed only here: bytes lost to a crash before show as a hash that differs, and the
+    /// file is fetched again.)
+    func finishDownload(_ sha256: String, digest: SHA256) throws -> Bool {
         let part = partURL(sha256)
-        guard try Self.sha256(of: part) == sha256 else {
+        guard Self.hex(digest.finalize()) == sha256 else {
             try? FileManager.default.removeItem(at: part)
             return false
         }
+        let handle = try FileHandle(forWritingTo: part)
+        try handle.synchronize()
+        try handle.close()
         try FileManager.default.moveItem(at: part, to: directory.appendingPathComponent(sha256))
         return true
     }
@@ -92,6 +105,8 @@ public struct LocalFiles: Sendable {
         defer { try? handle.close() }
         var hasher = SHA256()
         while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
     }
+
+    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }

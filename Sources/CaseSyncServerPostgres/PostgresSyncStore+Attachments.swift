@@ -78,7 +78,7 @@ extension PostgresSyncStore {
         var used: Set<String> = []
         for try await sha256 in try await client.query(
             """
-            SELECT sha256 FROM uploads WHERE sha256 = ANY(\(list))
+            SELECT sha256 FROM uploads WHERE sha256 = ANY(\(list)) AND attached_at IS NULL
             UNION
             SELECT convert_from(body, 'UTF8')::jsonb ->> 'sha256' FROM records
             WHERE type = 'attachment' AND NOT deleted AND convert_from(body, 'UTF8')::jsonb ->> 'sha256' = ANY(\(list))
@@ -87,6 +87,11 @@ extension PostgresSyncStore {
             used.insert(sha256)
         }
         return used
+    }
+
+    public func forgetUploads(of blobs: Set<String>) async throws {
+        guard !blobs.isEmpty else { return }
+        try await client.query("DELETE FROM uploads WHERE sha256 = ANY(\(Array(blobs)))", logger: logger)
     }
 
     public func queuedSweeps(limit: Int) async throws -> Set<String> {

@@ -78,12 +78,18 @@ extension SQLiteSyncStore {
                 try String.fetchAll(
                     db,
                     sql: """
-                        SELECT sha256 FROM uploads WHERE sha256 IN (\(marks))
+                        SELECT sha256 FROM uploads WHERE sha256 IN (\(marks)) AND attached_at IS NULL
                         UNION
                         SELECT json_extract(CAST(body AS TEXT), '$.sha256') FROM records
                         WHERE type = 'attachment' AND deleted = 0 AND json_extract(CAST(body AS TEXT), '$.sha256') IN (\(marks))
                         """,
                     arguments: StatementArguments(list + list)))
+        }
+    }
+
+    public func forgetUploads(of blobs: Set<String>) async throws {
+        try await writer.write { db in
+            for sha256 in blobs { try db.execute(sql: "DELETE FROM uploads WHERE sha256 = ?", arguments: [sha256]) }
         }
     }
 

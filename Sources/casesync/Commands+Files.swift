@@ -54,7 +54,11 @@ struct Download: AsyncParsableCommand {
             let client = try home.client()
             let id = try client.caseId(matching: caseId)
             let (record, copy) = try await client.download(caseId: id, matching: name, transport: try transport(for: client))
-            // The name came from another device: never a path (the protocol refuses slashes), and never over a file unasked.
+            // The name came from another device (through a server that may not be trustworthy either): used as a
+            // file name only when it is one — no slashes, not . or .. — and never over a file unasked.
+            if output == nil, let problem = AttachmentRules.nameProblem(record.name) {
+                throw CLIError("the file's name cannot be used here (\(problem)); give one with --output")
+            }
             let target = URL(fileURLWithPath: output ?? record.name)
             if FileManager.default.fileExists(atPath: target.path) {
                 guard force else { throw CLIError("\(target.path) exists already; choose another with --output, or replace it with --force") }

@@ -65,6 +65,9 @@ struct Watch: AsyncParsableCommand {
             text += conflict.resolution == nil
                 ? "your edit of \(conflict.conflict.field) met another; see: casesync conflicts"
                 : "the conflict on \(conflict.conflict.field) is resolved"
+        case .attachment:
+            guard let file = try? decoder.decode(AttachmentRecord.self, from: record.data) else { return text + "a new file" }
+            text += "file \(file.name) (\(bytes(file.size))) added by \(file.addedByName) (\(file.addedByRole.rawValue)); fetch it with: casesync download \(short(record.caseId)) \"\(file.name)\""
         default:
             text += "a \(record.type.rawValue) record (this version of casesync does not show them; update it to see it)"
         }

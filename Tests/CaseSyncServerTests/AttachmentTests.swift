@@ -189,6 +189,104 @@ struct AttachmentTests {
         }
     }
 
+    @Test(arguments: StoreBackend.underTest) func erasureDisposalAndExpiryReachTheFiles(backend: StoreBackend) async throws {
+        let server = try await TestServer(backend)
+        try await server.live { url in
+            let http = HTTPTransport(baseURL: url)
+            let anna = try await server.device(.citizen, name: "Anna")
+            let bert = try await server.device(.citizen, name: "Bert")
+            let carl = try await server.device(.citizen, name: "Carl")
+            let (evidence, unattached, receipt, forgotten) = (Self.png(9_000, seed: 1), Self.png(9_000, seed: 2), Self.png(9_000, seed: 3), Self.png(9_000, seed: 4))
+            for (device, file) in [(anna, evidence), (anna, unattached), (bert, receipt), (carl, forgotten)] {
+                #expect(try await http.upload(sha256: Self.sha256(file), size: Int64(file.count), offset: 0, bytes: file, token: device.token).complete)
+            }
+            let annasCase = testId("anna", by: anna.clientId)
+            let bertsCase = testId("bert", by: bert.clientId)
+            _ = try await http.push(
+                PushRequest(stamping: anna.clientId, mutations: [
+                    .create(1, caseId: annasCase), Self.attach(2, caseId: annasCase, sha256: Self.sha256(evidence), by: anna.clientId),
+                    .submit(3, caseId: annasCase),
+                ]), token: anna.token)
+            _ = try await http.push(
+                PushRequest(stamping: bert.clientId, mutations: [
+                    .create(1, caseId: bertsCase), Self.attach(2, caseId: bertsCase, sha256: Self.sha256(receipt), by: bert.clientId),
+                    .submit(3, caseId: bertsCase),
+                    Mutation(
+                        mutationId: 4, caseId: bertsCase, baseVersion: 2, hlc: HLCTimestamp(millis: 3_000, counter: 0, node: bert.clientId),
+                        operation: .transition(StatusTransition(to: .withdrawn))),
+                ]), token: bert.token)
+            #expect(try await server.store.blobs.list().count == 4)
+
+            // Erasure: Anna's case's file and her upload never attached.
+            _ = try await server.store.erase(accountId: anna.account.id)
+            #expect(Set(try await server.store.blobs.list()) == [Self.sha256(receipt), Self.sha256(forgotten)])
+            // Disposal of Bert's withdrawn case, two days on.
+            server.determinism.advance(millis: 2 * 86_400_000)
+            #expect(try await server.store.dispose(closedCaseDays: 1).cases == 1)
+            #expect(try await server.store.blobs.list() == [Self.sha256(forgotten)])
+            // Carl's upload, never attached, expires after a week.
+            server.determinism.advance(millis: 8 * 86_400_000)
+            let sweep = try await BlobSweep(store: server.store).collect(now: server.determinism.now())
+            #expect(sweep.uploadsExpired == 1 && sweep.blobsDeleted == 1, "\(sweep)")
+            #expect(try await server.store.blobs.list().isEmpty)
+        }
+    }
+
+    /// Uploads crafted by hand: every one refused with a stable code, nothing kept that should not be.
+    @Test func handCraftedUploadsAreRefused() async throws {
+        let server = try TestServer()
+        try await server.live { url in
+            let http = HTTPTransport(baseURL: url)
+            let anna = try await server.device(.citizen, name: "Anna")
+            let file = Self.png(1_000)
+            let hash = Self.sha256(file)
+            func refusal(size: Int64, offset: Int64, bytes: [UInt8], sha256: String = hash) async -> (Int, ErrorCode)? {
+                await Self.code { _ = try await http.upload(sha256: sha256, size: size, offset: offset, bytes: bytes, token: anna.token) }
+            }
+            // More bytes than the size declared: what fits is kept, the rest refused; the file is not whole.
+            #expect(await refusal(size: 500, offset: 0, bytes: file)?.1 == .payloadTooLarge)
+            #expect(try await http.uploadState(sha256: hash, token: anna.token)?.complete == false)
+            #expect(await refusal(size: 1_000, offset: 0, bytes: file)?.1 == .invalidRequest, "the size an upload began with stays")
+            #expect(await refusal(size: 500, offset: -1, bytes: [1])?.1 == .invalidRequest)
+            #expect(await refusal(size: 0, offset: 0, bytes: [])?.1 == .invalidRequest)
+            #expect(await refusal(size: 10, offset: 0, bytes: [1], sha256: "../../etc/passwd")?.0 == 404, "not a route at all")
+            #expect(await refusal(size: 10, offset: 0, bytes: [1], sha256: String(hash.uppercased()))?.1 == .invalidRequest)
+            // An attach whose name is a path is refused by the reader, before any rule.
+            let caseId = testId("case", by: anna.clientId)
+            var attach = Self.attach(2, caseId: caseId, sha256: hash, name: "x", by: anna.clientId)
+            attach.operation = .attach(NewAttachment(id: testId("f", by: anna.clientId), sha256: hash, name: "../../.bashrc"))
+            let refused = await Self.code {
+                _ = try await http.push(PushRequest(stamping: anna.clientId, mutations: [.create(1, caseId: caseId), attach]), token: anna.token)
+            }
+            #expect(refused?.1 == .invalidRequest)
+            #expect(try await server.store.blobs.list().isEmpty)
+        }
+    }
+
+    /// A body that stalls (a dead train connection that never closes) ends the upload with 408 after the
+    /// request timeout; what arrived is kept, and the upload continues from it.
+    @Test func aStalledUploadEndsAndKeepsWhatArrived() async throws {
+        var limits = ProtocolLimits()
+        limits.requestTimeoutSeconds = 1
+        let server = try TestServer(limits: limits)
+        try await server.live { url in
+            let http = HTTPTransport(baseURL: url)
+            let anna = try await server.device(.citizen, name: "Anna")
+            let file = Self.png(50_000)
+            let hash = Self.sha256(file)
+            let connection = try RawConnection(port: url.port!)
+            connection.send(
+                "PUT /uploads/\(hash)?size=\(file.count)&offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCaseSync-Protocol-Version: 1\r\n"
+                    + "Authorization: Bearer \(anna.token)\r\nContent-Length: \(file.count)\r\n\r\n")
+            connection.send(bytes: Array(file[..<20_000]))
+            let answer = await connection.readToEnd()
+            #expect(answer?.contains("408") == true && answer?.contains("request_timeout") == true, "answered, not held open")
+            #expect(try await http.uploadState(sha256: hash, token: anna.token)?.received == 20_000)
+            let state = try await http.upload(sha256: hash, size: Int64(file.count), offset: 20_000, bytes: Array(file[20_000...]), token: anna.token)
+            #expect(state.complete)
+        }
+    }
+
     /// A connection that drops partway through a PUT: what arrived is kept, and the upload continues from it.
     @Test func anUploadCutOffKeepsWhatArrivedOnDisk() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casesync-\(UUID().uuidString)")

@@ -82,7 +82,7 @@ struct TestServer {
         let store = try SQLiteSyncStore(writer: DatabaseQueue(), environment: determinism.server, limits: limits, logger: quietLogger)
         try store.seedAuthorities(starterAuthorities)
         self.store = store
-        service = SyncService(store: store, limits: limits)
+        service = SyncService(store: store, limits: limits, now: { [determinism] in determinism.now() })
         backend = .sqlite
         lifetime = StoreLifetime()
     }
@@ -91,7 +91,7 @@ struct TestServer {
         self.determinism = determinism
         (store, lifetime) = try await backend.makeStore(environment: determinism.server, limits: limits, logger: quietLogger)
         try await store.addAuthorities(starterAuthorities, replacingAll: false)
-        service = SyncService(store: store, limits: limits)
+        service = SyncService(store: store, limits: limits, now: { [determinism] in determinism.now() })
         self.backend = backend
     }
 
@@ -99,7 +99,7 @@ struct TestServer {
     init(store: any SyncStore, limits: ProtocolLimits = .init(), determinism: Determinism) {
         self.determinism = determinism
         self.store = store
-        service = SyncService(store: store, limits: limits)
+        service = SyncService(store: store, limits: limits, now: { [determinism] in determinism.now() })
         backend = .sqlite
         lifetime = StoreLifetime()
     }

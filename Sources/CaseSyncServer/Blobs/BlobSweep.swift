@@ -1,8 +1,9 @@
 import CaseSyncProtocol
 import Logging
 
-/// Deletes the blobs nothing refers to any more: no live attachment names them and no upload (begun,
-/// or whole and not yet expired) holds them. Candidates come from deletions (a draft deleted, a case
+/// Deletes the blobs nothing refers to any more: no live attachment names them and no upload not yet
+/// attached holds them (an upload attached once lets its account attach the file again, as long as the
+/// file is kept: it goes with the file). Candidates come from deletions (a draft deleted, a case
 /// disposed of, a citizen erased: `SyncStore.queuedSweeps`) and from uploads that expired; with
 /// `everything`, every blob held is a candidate (after a crash between a deletion and its sweep).
 public struct BlobSweep: Sendable {
@@ -54,8 +55,9 @@ public struct BlobSweep: Sendable {
         let all = Array(candidates)
         for start in stride(from: 0, to: all.count, by: 500) {
             let batch = Set(all[start..<min(start + 500, all.count)])
-            let inUse = try await store.blobsInUse(batch)
-            for sha256 in batch.subtracting(inUse) where try await store.blobs.size(of: sha256) != nil {
+            let unused = batch.subtracting(try await store.blobsInUse(batch))
+            try await store.forgetUploads(of: unused)
+            for sha256 in unused where try await store.blobs.size(of: sha256) != nil {
                 try await store.blobs.delete(sha256)
                 deleted += 1
             }

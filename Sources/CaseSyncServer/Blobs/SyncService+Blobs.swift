@@ -9,7 +9,7 @@ extension SyncService {
     /// `GET /uploads/{sha256}`: where this account's upload of the blob stands.
     public func uploadState(sha256: String, session: Session) async throws -> UploadState {
         let key = try Self.uploadKey(sha256, session)
-        guard let upload = try await store.upload(key) else {
+        guard let upload = try await storedUpload(key) else {
             throw ServiceError(.notFound, "no upload of this file by your account; send it with PUT /uploads/{sha256}")
         }
         return try await state(of: upload, key)
@@ -31,7 +31,7 @@ extension SyncService {
         let offset = offset ?? 0
         guard (0..<size).contains(offset) else { throw ServiceError(.invalidRequest, "offset must be between 0 and size - 1") }
         let upload: StoredUpload
-        if let existing = try await store.upload(key) {
+        if let existing = try await storedUpload(key) {
             upload = existing
         } else {
             // Files sent and never attached would hold the server's disk: an account may have twice a case's
@@ -77,6 +77,15 @@ extension SyncService {
         let blob = UploadedBlob(size: upload.size, contentType: type)
         try await store.completeUpload(key, blob: blob, at: now())
         return UploadState(sha256: key.sha256, size: upload.size, received: upload.size, complete: true, contentType: type)
+    }
+
+    /// The account's upload of a blob; one whose file was swept a moment ago (a race with a deletion)
+    /// is forgotten, and the device sends the file again.
+    private func storedUpload(_ key: UploadKey) async throws -> StoredUpload? {
+        guard let upload = try await store.upload(key) else { return nil }
+        guard upload.blob != nil, try await store.blobs.size(of: key.sha256) == nil else { return upload }
+        try await store.forgetUpload(key)
+        return nil
     }
 
     private func state(of upload: StoredUpload, _ key: UploadKey) async throws -> UploadState {

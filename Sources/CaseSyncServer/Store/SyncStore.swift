@@ -97,8 +97,10 @@ public protocol SyncStore: Sendable {
     func forgetUpload(_ key: UploadKey) async throws
     /// The live attachment on case `caseId` that names the blob, if the session sees the case.
     func attachment(caseId: String, sha256: String, session: Session) async throws -> AttachmentRecord?
-    /// Of `candidates`, the blobs a live attachment or an upload (begun or whole) still names.
+    /// Of `candidates`, the blobs a live attachment or an upload not yet attached still names.
     func blobsInUse(_ candidates: Set<String>) async throws -> Set<String>
+    /// Forgets every account's upload of these blobs (they are being deleted).
+    func forgetUploads(of blobs: Set<String>) async throws
     /// Blobs that deletions released (a draft deleted, a citizen erased), queued for `BlobSweep`.
     func queuedSweeps(limit: Int) async throws -> Set<String>
     /// Takes swept blobs off the queue.
