@@ -108,7 +108,7 @@ extension CaseSyncClient {
             $0.record.name == matching || $0.record.id == matching || (matching.count >= 6 && $0.record.sha256.hasPrefix(matching))
         }
         guard let attachment = found.first else {
-            throw ClientError(.notFound, "no file \(matching) on case \(caseId); list them with: casesync attachments \(caseId)")
+            throw ClientError(.notFound, "no file \(matching) on case \(caseId) on this device", subject: .attachment)
         }
         guard Set(found.map(\.record.sha256)).count == 1 else {
             throw ClientError(.ambiguous, "several files on the case are called \(matching); name one by its id")

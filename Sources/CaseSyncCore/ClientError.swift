@@ -38,6 +38,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         case conflict
         /// An authority the device's register does not hold (it may be newer than the register).
         case authority
+        /// A file on a case (a name or id that names none).
+        case attachment
         /// The sender's postal address, which letters need.
         case senderAddress = "sender_address"
         /// The objection has not reached the authority's server yet (it has to be synced first).

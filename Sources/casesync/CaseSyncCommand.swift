@@ -81,6 +81,7 @@ func hint(for error: ClientError) -> String? {
     case (.alreadyLoggedIn, _): "use another --home for a second account"
     case (_, .caseRecord?): "see: casesync list"
     case (_, .conflict?): "see: casesync conflicts"
+    case (_, .attachment?): "see the case's files: casesync attachments <case>"
     case (_, .authority?): "for one added since, run: casesync authorities --refresh"
     case (_, .senderAddress?): "set it once with: casesync profile --address \"Street 1\" --address \"1234 AB City\""
     case (_, .notYetReceived?): "sync first: casesync sync"

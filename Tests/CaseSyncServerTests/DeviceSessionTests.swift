@@ -285,8 +285,13 @@ struct DeviceSessionTests {
             (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
         }
         #expect(try mode(directory + "/server") == 0o700)
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory + "/server") {
-            #expect(try mode(directory + "/server/" + file) == 0o600, "\(file)")
+        // Every file 0600 and every folder 0700, the folders of attachments' files too.
+        let entries = try #require(FileManager.default.enumerator(atPath: directory + "/server")?.allObjects as? [String])
+        #expect(entries.contains("files/blobs") && entries.contains("files/uploads"))
+        for entry in entries {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: directory + "/server/" + entry, isDirectory: &isDirectory)
+            #expect(try mode(directory + "/server/" + entry) == (isDirectory.boolValue ? 0o700 : 0o600), "\(entry)")
         }
         #expect(try mode(directory + "/casesync.sqlite") == 0o600)
     }
