@@ -119,7 +119,8 @@ extension CaseSyncClient {
         let token = try deviceToken()
         var offset = database.files.partLength(record.sha256)
         if offset > record.size {
-            database.files.prune(keeping: [])
+            // Longer than the file can be: not a fetch of it; started again.
+            database.files.dropPart(record.sha256)
             offset = 0
         }
         // Hashed as the bytes come (after those a cut fetch left).

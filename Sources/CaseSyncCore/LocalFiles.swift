@@ -34,6 +34,11 @@ public struct LocalFiles: Sendable {
         ((try? FileManager.default.attributesOfItem(atPath: partURL(sha256).path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
+    /// Drops a download under way.
+    func dropPart(_ sha256: String) {
+        try? FileManager.default.removeItem(at: partURL(sha256))
+    }
+
     /// Keeps `bytes` as the file of `sha256` (they were hashed by the caller).
     func keep(_ bytes: Data, as sha256: String) throws {
         guard file(sha256) == nil else { return }

@@ -104,6 +104,32 @@ struct AttachmentSyncTests {
         }
     }
 
+    /// A partial copy that cannot be one (longer than the file: a crash, a disk restored) is started
+    /// again; the other files on the device stay.
+    @Test func aPartialCopyLongerThanTheFileIsFetchedAgainAndNothingElseGoes() async throws {
+        let server = try await TestServer(.sqlite)
+        try await server.live { url in
+            let http = HTTPTransport(baseURL: url)
+            let anna = try await server.client(.citizen, name: "Anna", transport: http)
+            let olga = try await server.client(.officer, name: "Olga", authority: "gm0344", transport: http)
+            let (first, second) = (AttachmentTests.png(20_000, seed: 1), AttachmentTests.png(20_000, seed: 2))
+            let (firstFile, firstDirectory) = try Self.file(first, name: "first.png")
+            let (secondFile, secondDirectory) = try Self.file(second, name: "second.png")
+            defer { for directory in [firstDirectory, secondDirectory] { try? FileManager.default.removeItem(at: directory) } }
+            let caseId = try anna.createObjection(authorityId: "gm0344", fields: Self.fields, submit: true)
+            try anna.attach(caseId: caseId, file: firstFile)
+            try anna.attach(caseId: caseId, file: secondFile)
+            try await anna.sync(transport: http)
+            try await olga.sync(transport: http)
+            let kept = try await olga.download(caseId: caseId, matching: "first.png", transport: http).1
+            let files = olga.database.files
+            try Data(repeating: 0x55, count: 30_000).write(to: files.directory.appendingPathComponent(AttachmentTests.sha256(second) + ".part"))
+            let (_, copy) = try await olga.download(caseId: caseId, matching: "second.png", transport: http)
+            #expect(try Data(contentsOf: copy) == Data(second))
+            #expect(FileManager.default.fileExists(atPath: kept.path), "the other file stays")
+        }
+    }
+
     @Test func aRefusedFileReachesTheUserWithItsReasonAndStaysOnTheDevice() async throws {
         var limits = ProtocolLimits()
         limits.attachmentTypes = ["application/pdf"]
